@@ -1,0 +1,13 @@
+"""Test-wide environment, loaded as a pytest plugin (-p) before Django reads its settings."""
+
+import os
+import tempfile
+
+os.environ.setdefault("ZEUES_ALLOW_DEMO_SECRET", "1")
+# Tests never touch the developer's var/: each run gets its own local workbook file.
+_test_var = tempfile.mkdtemp(prefix="zeues-test-")
+os.environ.setdefault("ZEUES_VAR_DIR", _test_var)
+os.environ.setdefault("ZEUES_LOCAL_SHEET", os.path.join(_test_var, "local-sheet.sqlite3"))
+# Retries are fast in tests; the backoff schedule itself is tested explicitly.
+os.environ.setdefault("ZEUES_SHEET_BACKOFF_BASE", "0.01")
+os.environ.setdefault("ZEUES_SHEET_BACKOFF_MAX", "0.05")

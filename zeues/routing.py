@@ -1,0 +1,3 @@
+"""WebSocket URL root: each app contributes its consumers' routes."""
+
+websocket_urlpatterns: list = []

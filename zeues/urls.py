@@ -1,0 +1,15 @@
+"""URL root: wires the apps' URLs; holds no logic."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from spools import views as spool_views
+
+urlpatterns = [
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", spool_views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("spools.urls")),
+]
