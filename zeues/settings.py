@@ -5,6 +5,7 @@ the in-memory channel layer. Secrets only ever come from the environment.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -24,10 +25,13 @@ def env_bool(name: str, default: bool) -> bool:
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+# Management commands (load_demo, local_sheet, sync_sheets...) serve no requests, so they
+# may run without a secret; a web process with DEBUG off may not.
+_MANAGE_PY = Path(sys.argv[0]).name == "manage.py" if sys.argv else False
 if not SECRET_KEY:
-    if not DEBUG and not env_bool("ZEUES_ALLOW_DEMO_SECRET", False):
+    if not (DEBUG or _MANAGE_PY or env_bool("ZEUES_ALLOW_DEMO_SECRET", False)):
         raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
-    # Demo value: only reachable with DEBUG on (or explicitly for tests).
+    # Demo value: never used by a production web process (see above).
     SECRET_KEY = "zeues-demo-insecure-secret-key-change-me-0123456789abcdefghijklmnop"
 
 ALLOWED_HOSTS = [

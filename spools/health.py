@@ -1,0 +1,63 @@
+"""What /healthz reports: database, channel layer and workbook sync, no secrets."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import connection
+
+from spools.models import SyncState
+from spools.sheets import backend_name
+
+
+def _iso(dt) -> str | None:
+    return dt.isoformat() if dt else None
+
+
+def check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        return "ok"
+    except Exception as exc:  # noqa: BLE001 - health must report, not crash
+        return f"error: {type(exc).__name__}"
+
+
+def check_channel_layer() -> str:
+    if not settings.REDIS_URL:
+        return "ok (memoria, un proceso)"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
+        return "ok"
+    except redis.RedisError as exc:
+        return f"error: {type(exc).__name__}"
+
+
+def pending_outbox() -> int:
+    from spools.outbox import pending_count
+
+    return pending_count()
+
+
+def health() -> tuple[dict, bool]:
+    """The report, and whether the app can serve (the database answers)."""
+    database = check_database()
+    layer = check_channel_layer()
+    sheet: dict = {"backend": backend_name()}
+    if database == "ok":
+        state = SyncState.get()
+        last_error = state.structure_error or state.last_error or None
+        sheet.update(
+            outbox_pending=pending_outbox(),
+            last_pull_at=_iso(state.last_pull_at),
+            last_flush_at=_iso(state.last_flush_at),
+            last_error=last_error,
+            structure_error=state.structure_error or None,
+        )
+    else:
+        sheet.update(outbox_pending=None, last_pull_at=None, last_flush_at=None, last_error=None)
+    ok = database == "ok"
+    degraded = not layer.startswith("ok") or bool(sheet.get("last_error"))
+    status = "error" if not ok else ("degraded" if degraded else "ok")
+    return {"status": status, "database": database, "channel_layer": layer, "sheet": sheet}, ok

@@ -1,0 +1,193 @@
+"""Lifecycle states derived from a row's columns, and Estado_Detalle written and read back.
+
+The workbook holds no state column: the states follow from Armador / Fecha_Armado /
+Soldador / Fecha_Soldadura / Fecha_QC_Metrologia / Ocupado_Por, and the repair loop and its
+rejection counter from Estado_Detalle (domain.md). This module is the single translation
+between those columns and the mirror's lifecycle fields; the django-fsm-2 transitions on
+`Spool` change the fields, and `render_estado_detalle` writes the text back.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from django.db import models
+
+MAX_CICLOS = 3
+
+
+class Operacion(models.TextChoices):
+    ARM = "ARM", "ARMADO"
+    SOLD = "SOLD", "SOLDADURA"
+    METROLOGIA = "METROLOGIA", "METROLOGÍA"
+    REPARACION = "REPARACION", "REPARACIÓN"
+
+
+class Accion(models.TextChoices):
+    TOMAR = "TOMAR", "TOMAR"
+    PAUSAR = "PAUSAR", "PAUSAR"
+    COMPLETAR = "COMPLETAR", "COMPLETAR"
+    CANCELAR = "CANCELAR", "CANCELAR"
+
+
+class WorkState(models.TextChoices):
+    """ARM and SOLD."""
+
+    PENDIENTE = "PENDIENTE", "pendiente"
+    EN_PROGRESO = "EN_PROGRESO", "en progreso"
+    PAUSADO = "PAUSADO", "pausado"
+    COMPLETADO = "COMPLETADO", "completado"
+
+
+class MetrologiaState(models.TextChoices):
+    PENDIENTE = "PENDIENTE", "pendiente"
+    APROBADO = "APROBADO", "aprobado"
+    RECHAZADO = "RECHAZADO", "rechazado"
+
+
+class ReparacionState(models.TextChoices):
+    NINGUNA = "NINGUNA", "sin reparación"
+    RECHAZADO = "RECHAZADO", "rechazado, pendiente reparación"
+    EN_REPARACION = "EN_REPARACION", "en reparación"
+    REPARACION_PAUSADA = "REPARACION_PAUSADA", "reparación pausada"
+    PENDIENTE_METROLOGIA = "PENDIENTE_METROLOGIA", "reparado, pendiente metrología"
+    BLOQUEADO = "BLOQUEADO", "bloqueado"
+
+
+@dataclass(frozen=True)
+class RepairInfo:
+    """What Estado_Detalle says about the repair loop."""
+
+    state: str  # a ReparacionState value
+    ciclo: int
+
+
+_CICLO = r"\(\s*Ciclo\s*(\d+)\s*/\s*\d+\s*\)"
+_REPAIR_PATTERNS = [
+    (re.compile(r"^\s*BLOQUEADO\b", re.I), ReparacionState.BLOQUEADO),
+    (re.compile(r"^\s*EN[_ ]REPARACI[OÓ]N\b", re.I), ReparacionState.EN_REPARACION),
+    (re.compile(r"^\s*REPARACI[OÓ]N[_ ]PAUSADA\b", re.I), ReparacionState.REPARACION_PAUSADA),
+    (re.compile(r"^\s*PENDIENTE[_ ]METROLOG[IÍ]A\b", re.I), ReparacionState.PENDIENTE_METROLOGIA),
+    (re.compile(r"^\s*RECHAZADO\b", re.I), ReparacionState.RECHAZADO),
+]
+
+
+def parse_estado_detalle(text: str | None) -> RepairInfo | None:
+    """The repair state and cycle in an Estado_Detalle text, or None if it names none.
+
+    `RECHAZADO` typed by hand without a cycle means cycle 0 (a supervisor's unblock).
+    """
+    s = (text or "").strip()
+    for pattern, state in _REPAIR_PATTERNS:
+        if pattern.match(s):
+            if state == ReparacionState.BLOQUEADO:
+                return RepairInfo(state, MAX_CICLOS)
+            m = re.search(_CICLO, s, re.I)
+            return RepairInfo(state, min(int(m[1]), MAX_CICLOS) if m else 0)
+    return None
+
+
+@dataclass(frozen=True)
+class DerivedState:
+    arm: str
+    sold: str
+    metrologia: str
+    reparacion: str
+    ciclo: int
+    # The operation the occupant is doing, "" when free.
+    occupied_operation: str
+
+
+def derive_states(
+    *,
+    armador: str,
+    fecha_armado: object,
+    soldador: str,
+    fecha_soldadura: object,
+    fecha_qc_metrologia: object,
+    ocupado_por: str,
+    estado_detalle: str,
+) -> DerivedState:
+    """The lifecycle states that a row's columns imply (domain.md "Lifecycles")."""
+    occupied = bool(ocupado_por)
+    repair = None if fecha_qc_metrologia else parse_estado_detalle(estado_detalle)
+
+    if fecha_qc_metrologia:
+        metrologia, reparacion, ciclo = MetrologiaState.APROBADO, ReparacionState.NINGUNA, 0
+    elif repair is None:
+        metrologia, reparacion, ciclo = MetrologiaState.PENDIENTE, ReparacionState.NINGUNA, 0
+    else:
+        reparacion, ciclo = repair.state, repair.ciclo
+        # An occupied spool whose text says paused/rejected is in repair now, and a free
+        # one whose text says "in repair" is paused: the occupation column is the truth.
+        if occupied and reparacion in (
+            ReparacionState.RECHAZADO,
+            ReparacionState.REPARACION_PAUSADA,
+        ):
+            reparacion = ReparacionState.EN_REPARACION
+        elif not occupied and reparacion == ReparacionState.EN_REPARACION:
+            reparacion = ReparacionState.REPARACION_PAUSADA
+        metrologia = (
+            MetrologiaState.PENDIENTE
+            if reparacion == ReparacionState.PENDIENTE_METROLOGIA
+            else MetrologiaState.RECHAZADO
+        )
+
+    in_repair = reparacion == ReparacionState.EN_REPARACION
+    arm_done = bool(fecha_armado)
+    sold_done = bool(fecha_soldadura)
+    if in_repair:
+        occupied_operation = Operacion.REPARACION
+    elif occupied and not arm_done:
+        occupied_operation = Operacion.ARM
+    elif occupied and not sold_done:
+        occupied_operation = Operacion.SOLD
+    else:
+        occupied_operation = ""
+
+    def work(worker: str, done: bool, op: str) -> str:
+        if done:
+            return WorkState.COMPLETADO
+        if occupied_operation == op:
+            return WorkState.EN_PROGRESO
+        return WorkState.PAUSADO if worker else WorkState.PENDIENTE
+
+    return DerivedState(
+        arm=work(armador, arm_done, Operacion.ARM),
+        sold=work(soldador, sold_done, Operacion.SOLD),
+        metrologia=metrologia,
+        reparacion=reparacion,
+        ciclo=ciclo,
+        occupied_operation=occupied_operation,
+    )
+
+
+def _word(state: str) -> str:
+    return WorkState(state).label
+
+
+def render_estado_detalle(
+    *, arm: str, sold: str, metrologia: str, reparacion: str, ciclo: int, ocupado_por: str
+) -> str:
+    """Estado_Detalle in the exact texts of domain.md."""
+    c = f"(Ciclo {ciclo}/{MAX_CICLOS})"
+    if reparacion == ReparacionState.BLOQUEADO:
+        return "BLOQUEADO - Contactar supervisor"
+    if reparacion == ReparacionState.RECHAZADO:
+        return f"RECHAZADO {c} - Pendiente reparación"
+    if reparacion == ReparacionState.EN_REPARACION:
+        return f"EN_REPARACION {c} - Ocupado: {ocupado_por}"
+    if reparacion == ReparacionState.REPARACION_PAUSADA:
+        return f"REPARACION_PAUSADA {c}"
+    if reparacion == ReparacionState.PENDIENTE_METROLOGIA:
+        return f"PENDIENTE_METROLOGIA {c}"
+    stages = f"ARM {_word(arm)}, SOLD {_word(sold)}"
+    if ocupado_por:
+        op = Operacion.ARM if arm == WorkState.EN_PROGRESO else Operacion.SOLD
+        return f"{ocupado_por} trabajando {op} ({stages})"
+    if metrologia == MetrologiaState.APROBADO:
+        return f"Disponible - {stages}, METROLOGIA APROBADO ✓"
+    if arm == WorkState.COMPLETADO and sold == WorkState.COMPLETADO:
+        return f"Disponible - {stages}, Metrología pendiente"
+    return f"Disponible - {stages}"

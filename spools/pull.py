@@ -1,0 +1,373 @@
+"""The puller: brings the workbook into the mirror.
+
+A regular pull costs one read request (one values.batchGet of Operaciones). Every
+ZEUES_WORKERS_PULL_INTERVAL seconds (and on the first pull) a second batchGet brings
+Trabajadores, Roles and the Metadata log, which change rarely or only through us.
+Rows with odd data stay visible; the odd cell is reported with its TAG and column.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from spools import sheets
+from spools.lifecycle import derive_states
+from spools.models import Event, Role, Spool, SyncState, Worker
+from spools.values import (
+    CellValueError,
+    cell_text,
+    is_blank,
+    parse_bool,
+    parse_date,
+    parse_datetime,
+    parse_worker_cell,
+)
+from spools.workbook import (
+    METADATA,
+    OPERACIONES,
+    OPERACIONES_COLUMNS,
+    ROLES,
+    TRABAJADORES,
+    Col,
+    HeaderMap,
+    MissingColumnError,
+)
+
+log = logging.getLogger(__name__)
+
+# Mirror fields that a pull sets on a Spool, in the order they are compared.
+SPOOL_FIELDS = (
+    "ot",
+    "nv",
+    "fecha_materiales",
+    "armador",
+    "fecha_armado",
+    "soldador",
+    "fecha_soldadura",
+    "fecha_qc_metrologia",
+    "ocupado_por",
+    "occupant_id",
+    "fecha_ocupacion",
+    "version",
+    "estado_detalle",
+    "arm",
+    "sold",
+    "metrologia",
+    "reparacion",
+    "ciclo",
+    "sheet_row",
+    "problems",
+)
+# Fields a pull leaves alone on a row whose own writes are still waiting in the outbox:
+# the mirror is newer than the sheet there.
+APP_OWNED_FIELDS = (
+    "armador",
+    "fecha_armado",
+    "soldador",
+    "fecha_soldadura",
+    "fecha_qc_metrologia",
+    "ocupado_por",
+    "occupant_id",
+    "fecha_ocupacion",
+    "version",
+    "estado_detalle",
+    "arm",
+    "sold",
+    "metrologia",
+    "reparacion",
+    "ciclo",
+)
+
+
+@dataclass
+class PullResult:
+    spools_seen: int = 0
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    workers_pulled: bool = False
+    events_added: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def changed_tags(self) -> list[str]:
+        return self.created + self.updated + self.removed
+
+
+def parse_spool_row(header: HeaderMap, row: list, tag: str) -> dict:
+    """The mirror fields of one Operaciones row; odd cells become `problems`, not errors."""
+    problems: list[dict] = []
+
+    def read(column: str, parser: Callable[[object], object], default: object = None) -> object:
+        raw = header.get(row, column)
+        try:
+            return parser(raw)
+        except CellValueError as exc:
+            problems.append({"column": column, "value": cell_text(raw), "error": exc.message})
+            return default
+
+    def worker_text(column: str) -> str:
+        ref = read(column, parse_worker_cell)
+        if ref is None:
+            # Unreadable worker cells keep their text: it is still somebody's name.
+            return cell_text(header.get(row, column))[:60]
+        return ref.short
+
+    occupant = read(Col.OCUPADO_POR, parse_worker_cell)
+    values = {
+        "ot": cell_text(header.get(row, Col.OT))[:60],
+        "nv": cell_text(header.get(row, Col.NV))[:60],
+        "fecha_materiales": read(Col.FECHA_MATERIALES, parse_date),
+        "armador": worker_text(Col.ARMADOR),
+        "fecha_armado": read(Col.FECHA_ARMADO, parse_date),
+        "soldador": worker_text(Col.SOLDADOR),
+        "fecha_soldadura": read(Col.FECHA_SOLDADURA, parse_date),
+        "fecha_qc_metrologia": read(Col.FECHA_QC_METROLOGIA, parse_date),
+        "ocupado_por": occupant.short if occupant else cell_text(header.get(row, Col.OCUPADO_POR)),
+        "occupant_id": occupant.id if occupant else None,
+        "fecha_ocupacion": read(Col.FECHA_OCUPACION, parse_datetime),
+        "version": cell_text(header.get(row, Col.VERSION))[:64],
+        "estado_detalle": cell_text(header.get(row, Col.ESTADO_DETALLE))[:250],
+    }
+    states = derive_states(
+        armador=values["armador"],
+        fecha_armado=values["fecha_armado"],
+        soldador=values["soldador"],
+        fecha_soldadura=values["fecha_soldadura"],
+        fecha_qc_metrologia=values["fecha_qc_metrologia"],
+        ocupado_por=values["ocupado_por"],
+        estado_detalle=values["estado_detalle"],
+    )
+    values.update(
+        arm=states.arm,
+        sold=states.sold,
+        metrologia=states.metrologia,
+        reparacion=states.reparacion,
+        ciclo=states.ciclo,
+        problems=[{"tag": tag, **p} for p in problems],
+    )
+    return values
+
+
+def pull(*, workers: bool | None = None, pending_tags: set[str] | None = None) -> PullResult:
+    """Bring the workbook into the mirror. `workers=None`: the slow sheets only when due.
+
+    `pending_tags`: rows with writes still in the outbox; their app-owned fields are kept.
+    """
+    state = SyncState.get()
+    now = timezone.now()
+    if workers is None:
+        due = state.last_workers_pull_at is None or (
+            now - state.last_workers_pull_at
+            >= timedelta(seconds=settings.ZEUES_WORKERS_PULL_INTERVAL)
+        )
+        workers = due
+    result = PullResult(workers_pulled=workers)
+
+    if workers:
+        trabajadores, roles, metadata = sheets.read_ranges(
+            [
+                sheets.sheet_range(TRABAJADORES),
+                sheets.sheet_range(ROLES),
+                sheets.sheet_range(METADATA),
+            ]
+        )
+        _apply_workers(trabajadores, roles, result)
+        result.events_added = _apply_metadata(metadata, state, result)
+        state.last_workers_pull_at = now
+
+    (operaciones,) = sheets.read_ranges([sheets.sheet_range(OPERACIONES)])
+    header, rows = sheets.split_header(OPERACIONES, operaciones)
+    missing = header.missing(OPERACIONES_COLUMNS)
+    if Col.TAG_SPOOL in missing:
+        raise MissingColumnError(OPERACIONES, [Col.TAG_SPOOL])
+    state.structure_error = str(MissingColumnError(OPERACIONES, missing)) if missing else ""
+    _apply_spools(header, rows, pending_tags or set(), result)
+
+    state.last_pull_at = timezone.now()
+    state.pull_warnings = result.warnings[:200]
+    state.save()
+    return result
+
+
+def _apply_spools(
+    header: HeaderMap, rows: list[list], pending: set[str], result: PullResult
+) -> None:
+    tag_col = header.col(Col.TAG_SPOOL)
+    seen: dict[str, dict] = {}
+    for offset, row in enumerate(rows):
+        tag = cell_text(row[tag_col]) if tag_col < len(row) else ""
+        if not tag:
+            continue  # empty rows (or stray text in other columns of a tagless row)
+        if tag in seen:
+            result.warnings.append(
+                f"TAG_SPOOL {tag} repetido en la fila {offset + 2} de {OPERACIONES}: "
+                f"se usa la fila {seen[tag]['sheet_row']}."
+            )
+            continue
+        values = parse_spool_row(header, row, tag)
+        values["sheet_row"] = offset + 2
+        seen[tag] = values
+        for p in values["problems"]:
+            result.warnings.append(f"{tag} {p['column']}: {p['error']}")
+    result.spools_seen = len(seen)
+
+    pulled_at = timezone.now()
+    with transaction.atomic():
+        existing = {s.tag: s for s in Spool.objects.all()}
+        to_create, to_update = [], []
+        for tag, values in seen.items():
+            spool = existing.get(tag)
+            if spool is None:
+                to_create.append(Spool(tag=tag, pulled_at=pulled_at, **values))
+                result.created.append(tag)
+                continue
+            fields = SPOOL_FIELDS
+            if tag in pending:
+                fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
+            if any(getattr(spool, f) != values[f] for f in fields):
+                for f in fields:
+                    setattr(spool, f, values[f])
+                spool.pulled_at = pulled_at
+                to_update.append(spool)
+                result.updated.append(tag)
+        for tag, spool in existing.items():
+            if tag not in seen and spool.sheet_row is not None:
+                spool.sheet_row = None
+                to_update.append(spool)
+                result.removed.append(tag)
+        Spool.objects.bulk_create(to_create, batch_size=500)
+        if to_update:
+            Spool.objects.bulk_update(to_update, [*SPOOL_FIELDS, "pulled_at"], batch_size=500)
+
+
+def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResult) -> None:
+    t_header, t_rows = sheets.split_header(TRABAJADORES, trabajadores)
+    r_header, r_rows = sheets.split_header(ROLES, roles)
+    t_header.require()
+    r_header.require()
+    workers: dict[int, Worker] = {}
+    for n, row in enumerate(t_rows, start=2):
+        raw_id = t_header.get(row, "Id")
+        if is_blank(raw_id):
+            continue
+        try:
+            wid = int(float(cell_text(raw_id)))
+            activo = parse_bool(t_header.get(row, "Activo"), default=True)
+        except (ValueError, CellValueError) as exc:
+            result.warnings.append(f"{TRABAJADORES} fila {n}: {exc}")
+            continue
+        if wid in workers:
+            result.warnings.append(
+                f"{TRABAJADORES} fila {n}: Id {wid} repetido, se usa el primero."
+            )
+            continue
+        workers[wid] = Worker(
+            id=wid,
+            nombre=cell_text(t_header.get(row, "Nombre"))[:120],
+            apellido=cell_text(t_header.get(row, "Apellido"))[:120],
+            activo=activo,
+        )
+    role_rows: dict[tuple[int, str], Role] = {}
+    for n, row in enumerate(r_rows, start=2):
+        raw_id, rol = r_header.get(row, "Id"), cell_text(r_header.get(row, "Rol"))
+        if is_blank(raw_id) or not rol:
+            continue
+        try:
+            wid = int(float(cell_text(raw_id)))
+            activo = parse_bool(r_header.get(row, "Activo"), default=True)
+        except (ValueError, CellValueError) as exc:
+            result.warnings.append(f"{ROLES} fila {n}: {exc}")
+            continue
+        if wid not in workers:
+            result.warnings.append(f"{ROLES} fila {n}: el trabajador {wid} no existe.")
+            continue
+        role_rows.setdefault((wid, rol), Role(worker_id=wid, rol=rol[:60], activo=activo))
+
+    with transaction.atomic():
+        Worker.objects.bulk_create(
+            workers.values(),
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=["nombre", "apellido", "activo"],
+        )
+        # A worker no longer in the sheet cannot act any more, but keeps their history.
+        Worker.objects.exclude(id__in=workers.keys()).update(activo=False)
+        Role.objects.all().delete()
+        Role.objects.bulk_create(role_rows.values())
+
+
+def _event_id(raw: object) -> uuid.UUID:
+    text = cell_text(raw)
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        # Not a UUID (hand-made rows): a stable id from the text keeps "each ID once".
+        return uuid.uuid5(uuid.NAMESPACE_URL, f"zeues-metadata:{text}")
+
+
+def _apply_metadata(rows: list[list], state: SyncState, result: PullResult) -> int:
+    """Metadata rows not yet in the event log, each ID once."""
+    header, data = sheets.split_header(METADATA, rows)
+    if header.find("ID") is None or header.find("Evento_Tipo") is None:
+        result.warnings.append(
+            f"{METADATA}: faltan las columnas ID/Evento_Tipo; historial no leído."
+        )
+        return 0
+    candidates: dict[uuid.UUID, Event] = {}
+    for n, row in enumerate(data, start=2):
+        raw_id = header.get(row, "ID")
+        if is_blank(raw_id):
+            continue
+        eid = _event_id(raw_id)
+        try:
+            ts = parse_datetime(header.get(row, "Timestamp"))
+            fecha = parse_date(header.get(row, "Fecha_Operacion"))
+        except CellValueError as exc:
+            result.warnings.append(f"{METADATA} fila {n}: {exc}")
+            continue
+        raw_json = header.get(row, "Metadata_JSON")
+        try:
+            meta = json.loads(cell_text(raw_json)) if not is_blank(raw_json) else {}
+            if not isinstance(meta, dict):
+                meta = {"valor": meta}
+        except ValueError:
+            meta = {"texto": cell_text(raw_json)}
+        raw_worker = header.get(row, "Worker_ID")
+        try:
+            worker_id = None if is_blank(raw_worker) else int(float(cell_text(raw_worker)))
+        except ValueError:
+            worker_id = None
+        candidates.setdefault(
+            eid,
+            Event(
+                id=eid,
+                timestamp=ts or timezone.now(),
+                evento_tipo=cell_text(header.get(row, "Evento_Tipo"))[:40],
+                tag=cell_text(header.get(row, "TAG_SPOOL"))[:100],
+                worker_id=worker_id,
+                worker_nombre=cell_text(header.get(row, "Worker_Nombre"))[:120],
+                operacion=cell_text(header.get(row, "Operacion"))[:20],
+                accion=cell_text(header.get(row, "Accion"))[:20],
+                fecha_operacion=fecha,
+                metadata_json=meta,
+                from_sheet=True,
+            ),
+        )
+    known: set[uuid.UUID] = set()
+    ids = list(candidates)
+    for i in range(0, len(ids), 900):
+        known.update(Event.objects.filter(id__in=ids[i : i + 900]).values_list("id", flat=True))
+    new = [e for eid, e in candidates.items() if eid not in known]
+    Event.objects.bulk_create(new, batch_size=500)
+    state.metadata_rows_seen = len(data)
+    return len(new)

@@ -1,0 +1,169 @@
+"""The workbook's shape: sheet names and the columns the app uses (domain.md "The workbook").
+
+Columns are always found by normalised header name at the time of use, never by a
+cached position: people insert, move and sort columns and rows at any time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spools.values import normalize_header
+
+OPERACIONES = "Operaciones"
+TRABAJADORES = "Trabajadores"
+ROLES = "Roles"
+METADATA = "Metadata"
+
+
+class Col:
+    """Operaciones column names, as the app writes them in a header."""
+
+    TAG_SPOOL = "TAG_SPOOL"
+    OT = "OT"
+    NV = "NV"
+    FECHA_MATERIALES = "Fecha_Materiales"
+    ARMADOR = "Armador"
+    FECHA_ARMADO = "Fecha_Armado"
+    SOLDADOR = "Soldador"
+    FECHA_SOLDADURA = "Fecha_Soldadura"
+    FECHA_QC_METROLOGIA = "Fecha_QC_Metrologia"
+    OCUPADO_POR = "Ocupado_Por"
+    FECHA_OCUPACION = "Fecha_Ocupacion"
+    VERSION = "version"
+    ESTADO_DETALLE = "Estado_Detalle"
+
+
+V21_COLUMNS = (
+    Col.TAG_SPOOL,
+    Col.OT,
+    Col.NV,
+    Col.FECHA_MATERIALES,
+    Col.ARMADOR,
+    Col.FECHA_ARMADO,
+    Col.SOLDADOR,
+    Col.FECHA_SOLDADURA,
+    Col.FECHA_QC_METROLOGIA,
+)
+V30_NEW_COLUMNS = (Col.OCUPADO_POR, Col.FECHA_OCUPACION, Col.VERSION, Col.ESTADO_DETALLE)
+OPERACIONES_COLUMNS = V21_COLUMNS + V30_NEW_COLUMNS
+
+# Written by the app; every other column is the office's and is only read.
+APP_OWNED_COLUMNS = (
+    Col.ARMADOR,
+    Col.FECHA_ARMADO,
+    Col.SOLDADOR,
+    Col.FECHA_SOLDADURA,
+    Col.FECHA_QC_METROLOGIA,
+    Col.OCUPADO_POR,
+    Col.FECHA_OCUPACION,
+    Col.VERSION,
+    Col.ESTADO_DETALLE,
+)
+
+TRABAJADORES_COLUMNS = ("Id", "Nombre", "Apellido", "Activo")
+ROLES_COLUMNS = ("Id", "Rol", "Activo")
+METADATA_COLUMNS = (
+    "ID",
+    "Timestamp",
+    "Evento_Tipo",
+    "TAG_SPOOL",
+    "Worker_ID",
+    "Worker_Nombre",
+    "Operacion",
+    "Accion",
+    "Fecha_Operacion",
+    "Metadata_JSON",
+)
+
+REQUIRED_COLUMNS = {
+    OPERACIONES: OPERACIONES_COLUMNS,
+    TRABAJADORES: TRABAJADORES_COLUMNS,
+    ROLES: ROLES_COLUMNS,
+    METADATA: METADATA_COLUMNS,
+}
+
+
+class MissingColumnError(Exception):
+    """A required column is not in a sheet's header: the app refuses to write."""
+
+    def __init__(self, sheet: str, columns: list[str]):
+        self.sheet = sheet
+        self.columns = columns
+        names = ", ".join(columns)
+        super().__init__(
+            f"Falta la columna {names} en la hoja {sheet} del libro: "
+            "no se escribe nada hasta que se corrija el encabezado."
+        )
+
+
+@dataclass(frozen=True)
+class HeaderMap:
+    """Positions (0-based) of the columns of one sheet, found by normalised name.
+
+    Built from the header row each time the sheet is read; never kept across writes.
+    """
+
+    sheet: str
+    headers: tuple[str, ...]
+    index: dict[str, int]
+    duplicates: tuple[str, ...] = ()
+
+    @classmethod
+    def from_row(cls, sheet: str, header_row: list) -> HeaderMap:
+        index: dict[str, int] = {}
+        dups: list[str] = []
+        headers = tuple("" if h is None else str(h) for h in header_row)
+        for i, h in enumerate(headers):
+            key = normalize_header(h)
+            if not key:
+                continue
+            if key in index:
+                dups.append(h)  # the first column with that name wins
+                continue
+            index[key] = i
+        return cls(sheet, headers, index, tuple(dups))
+
+    def find(self, name: str) -> int | None:
+        return self.index.get(normalize_header(name))
+
+    def col(self, name: str) -> int:
+        i = self.find(name)
+        if i is None:
+            raise MissingColumnError(self.sheet, [name])
+        return i
+
+    def missing(self, names: tuple[str, ...] | None = None) -> list[str]:
+        wanted = REQUIRED_COLUMNS.get(self.sheet, ()) if names is None else names
+        return [n for n in wanted if self.find(n) is None]
+
+    def require(self, names: tuple[str, ...] | None = None) -> HeaderMap:
+        missing = self.missing(names)
+        if missing:
+            raise MissingColumnError(self.sheet, missing)
+        return self
+
+    def get(self, row: list, name: str) -> object:
+        i = self.find(name)
+        if i is None or i >= len(row):
+            return None
+        return row[i]
+
+
+def column_letter(index0: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    n = index0 + 1
+    letters = ""
+    while n:
+        n, rem = divmod(n - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def a1(sheet: str, row1: int, col0: int) -> str:
+    """An A1 reference with the sheet name quoted (works for any name)."""
+    return f"{quote_sheet(sheet)}!{column_letter(col0)}{row1}"
+
+
+def quote_sheet(sheet: str) -> str:
+    return "'" + sheet.replace("'", "''") + "'"

@@ -1,0 +1,75 @@
+"""Shared fixtures: the local sheet backend, wiped for each test that uses it."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+
+
+@pytest.fixture
+def sheet_store():
+    """The local backend behind open_workbook(), empty, with no faults and zero counters."""
+    from spools.local_sheet import LocalSheetStore
+
+    store = LocalSheetStore(settings.ZEUES_LOCAL_SHEET)
+    store.reset()
+    store.clear_faults()
+    store.reset_counters()
+    yield store
+    store.clear_faults()
+
+
+def _ci() -> bool:
+    import os
+
+    return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """PostgreSQL tests run in the PostgreSQL pass; Redis tests need Redis (required in CI)."""
+    import os
+    import socket
+    from urllib.parse import urlparse
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    on_postgres = "postgresql" in engine
+    redis_url = os.environ.get("ZEUES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    u = urlparse(redis_url)
+    try:
+        socket.create_connection((u.hostname, u.port or 6379), 1).close()
+        redis_up = True
+    except OSError:
+        redis_up = False
+    for item in items:
+        if "postgres" in item.keywords and not on_postgres:
+            item.add_marker(
+                pytest.mark.skip(
+                    reason="needs PostgreSQL: runs in the PostgreSQL pass (DATABASE_URL)"
+                )
+            )
+        if "redis" in item.keywords and not redis_up:
+            if _ci():
+                item.add_marker(pytest.mark.usefixtures("_redis_required"))
+            else:
+                item.add_marker(pytest.mark.skip(reason=f"needs Redis at {redis_url}"))
+
+
+@pytest.fixture
+def _redis_required():
+    pytest.fail("CI=true but Redis is unreachable: this test must run in CI")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import os
+
+    return os.environ.get("ZEUES_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_storage(settings):
+    """Tests render templates without running collectstatic first (no manifest)."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
