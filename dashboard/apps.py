@@ -2,5 +2,5 @@ from django.apps import AppConfig
 
 
 class DashboardConfig(AppConfig):
-    default_auto_field = 'django.db.models.BigAutoField'
-    name = 'dashboard'
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "dashboard"

@@ -8,13 +8,28 @@ never the workbook.
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 
 from django.db import models
 from django.utils import timezone
-from django_fsm import FSMField
+from django_fsm import RETURN_VALUE, FSMField, transition
 
-from spools.lifecycle import MetrologiaState, Operacion, ReparacionState, WorkState
+from spools import rules
+from spools.lifecycle import (
+    MAX_CICLOS,
+    MetrologiaState,
+    Operacion,
+    ReparacionState,
+    WorkState,
+    derive_states,
+    render_estado_detalle,
+)
+from spools.rows import app_cells, parse_cells
 from spools.values import short_name
+
+W, M, R = WorkState, MetrologiaState, ReparacionState
+# Rules shared by PAUSAR / COMPLETAR / CANCELAR: the actor must be the occupant.
+OCCUPANT_RULES = [rules.OCCUPIED, rules.BY_ACTOR]
 
 # Roles that matter to the app (others, e.g. Revestimiento, Pintura, Despacho, are ignored).
 ROL_ARMADOR = "Armador"
@@ -135,6 +150,9 @@ class Spool(models.Model):
     def __str__(self) -> str:
         return self.tag
 
+    # The worker the service is acting for; read by the rules (not a column).
+    actor: Worker | None = None
+
     @property
     def is_occupied(self) -> bool:
         return bool(self.ocupado_por)
@@ -142,6 +160,251 @@ class Spool(models.Model):
     @property
     def is_blocked(self) -> bool:
         return self.reparacion == ReparacionState.BLOQUEADO
+
+    @property
+    def occupied_operation(self) -> str:
+        """What the occupant is doing: ARM, SOLD or REPARACION ("" when free)."""
+        if not self.ocupado_por:
+            return ""
+        if self.reparacion == R.EN_REPARACION:
+            return Operacion.REPARACION
+        if self.arm == W.EN_PROGRESO:
+            return Operacion.ARM
+        if self.sold == W.EN_PROGRESO:
+            return Operacion.SOLD
+        return ""
+
+    # --- cells -------------------------------------------------------------------------
+
+    def app_cells(self) -> dict[str, str]:
+        """The app-owned cells as the workbook holds them."""
+        return app_cells(self)
+
+    def restore_cells(self, cells: dict[str, object]) -> None:
+        """Set the app-owned fields (and the states they imply) from a cells snapshot."""
+        values = parse_cells(self.tag, cells)
+        for name in (
+            "armador",
+            "fecha_armado",
+            "soldador",
+            "fecha_soldadura",
+            "fecha_qc_metrologia",
+            "ocupado_por",
+            "occupant_id",
+            "fecha_ocupacion",
+            "estado_detalle",
+            "arm",
+            "sold",
+            "metrologia",
+            "reparacion",
+            "ciclo",
+        ):
+            setattr(self, name, values[name])
+
+    def refresh_estado_detalle(self) -> None:
+        self.estado_detalle = render_estado_detalle(
+            arm=self.arm,
+            sold=self.sold,
+            metrologia=self.metrologia,
+            reparacion=self.reparacion,
+            ciclo=self.ciclo,
+            ocupado_por=self.ocupado_por,
+        )
+
+    def _occupy(self, worker: Worker, now: datetime) -> None:
+        self.ocupado_por = worker.short
+        self.occupant_id = worker.id
+        self.fecha_ocupacion = now
+
+    def _release(self) -> None:
+        self.ocupado_por = ""
+        self.occupant_id = None
+        self.fecha_ocupacion = None
+
+    # --- ARM -------------------------------------------------------------------------------
+
+    @transition(
+        field=arm,
+        source=[W.PENDIENTE, W.PAUSADO],
+        target=W.EN_PROGRESO,
+        conditions=[rules.NOT_BLOCKED, rules.MATERIALES, rules.ARM_NOT_DONE, rules.FREE],
+    )
+    def tomar_arm(self, worker: Worker, now: datetime) -> None:
+        self._occupy(worker, now)
+        self.armador = worker.short  # the last taker
+
+    @transition(
+        field=arm,
+        source=W.EN_PROGRESO,
+        target=W.PAUSADO,
+        conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+    )
+    def pausar_arm(self) -> None:
+        self._release()
+
+    @transition(
+        field=arm,
+        source=W.EN_PROGRESO,
+        target=W.COMPLETADO,
+        conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+    )
+    def completar_arm(self, worker: Worker, today: date) -> None:
+        self.fecha_armado = today
+        self.armador = worker.short
+        self._release()
+
+    @transition(
+        field=arm,
+        source=W.EN_PROGRESO,
+        target=RETURN_VALUE(W.PENDIENTE, W.PAUSADO, W.COMPLETADO),
+        conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+    )
+    def cancelar_arm(self, before: dict[str, object]) -> str:
+        """Undo the TOMAR: every app-owned cell back to the snapshot taken before it."""
+        self.restore_cells(before)
+        return self.arm
+
+    # --- SOLD ------------------------------------------------------------------------------
+
+    @transition(
+        field=sold,
+        source=[W.PENDIENTE, W.PAUSADO],
+        target=W.EN_PROGRESO,
+        conditions=[
+            rules.NOT_BLOCKED,
+            rules.MATERIALES,
+            rules.ARM_DONE,
+            rules.SOLD_NOT_DONE,
+            rules.FREE,
+        ],
+    )
+    def tomar_sold(self, worker: Worker, now: datetime) -> None:
+        self._occupy(worker, now)
+        self.soldador = worker.short
+
+    @transition(
+        field=sold,
+        source=W.EN_PROGRESO,
+        target=W.PAUSADO,
+        conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+    )
+    def pausar_sold(self) -> None:
+        self._release()
+
+    @transition(
+        field=sold,
+        source=W.EN_PROGRESO,
+        target=W.COMPLETADO,
+        conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+    )
+    def completar_sold(self, worker: Worker, today: date) -> None:
+        self.fecha_soldadura = today
+        self.soldador = worker.short
+        self._release()
+
+    @transition(
+        field=sold,
+        source=W.EN_PROGRESO,
+        target=RETURN_VALUE(W.PENDIENTE, W.PAUSADO, W.COMPLETADO),
+        conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+    )
+    def cancelar_sold(self, before: dict[str, object]) -> str:
+        self.restore_cells(before)
+        return self.sold
+
+    # --- METROLOGÍA (instant: no occupation) -------------------------------------------
+
+    METROLOGIA_RULES = [
+        rules.ARM_DONE,
+        rules.SOLD_DONE,
+        rules.NOT_APPROVED,
+        rules.NOT_IN_REPAIR_LOOP,
+        rules.FREE,
+    ]
+
+    @transition(
+        field=metrologia, source=M.PENDIENTE, target=M.APROBADO, conditions=METROLOGIA_RULES
+    )
+    def aprobar(self, today: date) -> None:
+        self.fecha_qc_metrologia = today
+        self.ciclo = 0  # only consecutive rejections count
+        self.reparacion = R.NINGUNA
+
+    @transition(
+        field=metrologia, source=M.PENDIENTE, target=M.RECHAZADO, conditions=METROLOGIA_RULES
+    )
+    def rechazar(self) -> None:
+        self.ciclo = min(self.ciclo + 1, MAX_CICLOS)
+        self.fecha_qc_metrologia = None
+        self.reparacion = R.BLOQUEADO if self.ciclo >= MAX_CICLOS else R.RECHAZADO
+
+    # --- REPARACIÓN ----------------------------------------------------------------------
+
+    @transition(
+        field=reparacion,
+        source=[R.RECHAZADO, R.REPARACION_PAUSADA],
+        target=R.EN_REPARACION,
+        conditions=[rules.NOT_BLOCKED, rules.REPAIR_READY, rules.FREE],
+    )
+    def tomar_reparacion(self, worker: Worker, now: datetime) -> None:
+        self._occupy(worker, now)
+
+    @transition(
+        field=reparacion,
+        source=R.EN_REPARACION,
+        target=R.REPARACION_PAUSADA,
+        conditions=[*OCCUPANT_RULES, rules.IN_REPAIR],
+    )
+    def pausar_reparacion(self) -> None:
+        self._release()
+
+    @transition(
+        field=reparacion,
+        source=R.EN_REPARACION,
+        target=R.PENDIENTE_METROLOGIA,
+        conditions=[*OCCUPANT_RULES, rules.IN_REPAIR],
+    )
+    def completar_reparacion(self) -> None:
+        self._release()
+        self.fecha_qc_metrologia = None
+        self.metrologia = M.PENDIENTE  # back in the metrología queue
+
+    @transition(
+        field=reparacion,
+        source=R.EN_REPARACION,
+        target=R.RECHAZADO,
+        conditions=[*OCCUPANT_RULES, rules.IN_REPAIR],
+    )
+    def cancelar_reparacion(self) -> None:
+        self._release()
+
+    # --- supervisor overrides ------------------------------------------------------------
+
+    @transition(
+        field=reparacion,
+        source=R.BLOQUEADO,
+        target=R.RECHAZADO,
+        conditions=[rules.IS_BLOCKED],
+        permission="spools.override_spool",
+    )
+    def desbloquear(self) -> None:
+        """BLOQUEADO → RECHAZADO (Ciclo 0/3), ready for repair again."""
+        self.ciclo = 0
+        self.metrologia = M.RECHAZADO
+
+    def rederive_states(self) -> None:
+        """States from the columns (after an external edit or a forced release)."""
+        s = derive_states(
+            armador=self.armador,
+            fecha_armado=self.fecha_armado,
+            soldador=self.soldador,
+            fecha_soldadura=self.fecha_soldadura,
+            fecha_qc_metrologia=self.fecha_qc_metrologia,
+            ocupado_por=self.ocupado_por,
+            estado_detalle=self.estado_detalle,
+        )
+        self.arm, self.sold, self.metrologia = s.arm, s.sold, s.metrologia
+        self.reparacion, self.ciclo = s.reparacion, s.ciclo
 
 
 class Event(models.Model):
@@ -171,6 +434,45 @@ class Event(models.Model):
         return f"{self.timestamp:%d-%m-%Y %H:%M:%S} {self.evento_tipo} {self.tag}"
 
 
+class OutboxEntry(models.Model):
+    """What one committed change must still write to the workbook.
+
+    Committed in the same transaction as the change; the flusher writes pending entries in
+    `id` order (coalescing cells per row, Metadata rows in order) and marks them flushed.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    tag = models.CharField(max_length=100, blank=True)
+    # Operaciones cells of the row TAG_SPOOL = tag: {column name: text}.
+    cells = models.JSONField(default=dict, blank=True)
+    # One Metadata row to add: {column name: text}; its "ID" makes the write idempotent.
+    metadata_row = models.JSONField(default=dict, blank=True)
+    flushed_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    # Why the cells could not be written (row gone from the sheet); the Metadata row still is.
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "escritura pendiente"
+        verbose_name_plural = "escrituras pendientes"
+
+    def __str__(self) -> str:
+        state = "escrita" if self.flushed_at else "pendiente"
+        return f"#{self.pk} {self.tag} ({state})"
+
+
+class SyncLease(models.Model):
+    """A lease in the database: only its holder flushes and pulls (any number of processes)."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    holder = models.CharField(max_length=120)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} → {self.holder} hasta {self.expires_at:%H:%M:%S}"
+
+
 class SyncState(models.Model):
     """One row: how the workbook sync is doing (shown by /healthz)."""
 
@@ -184,6 +486,12 @@ class SyncState(models.Model):
     structure_error = models.TextField(blank=True)
     # How many Metadata rows (after the header) the pull has already seen.
     metadata_rows_seen = models.PositiveIntegerField(default=0)
+    # Where the flusher found things last time (a guess to check, never trusted blindly):
+    # the TAG_SPOOL column of Operaciones, the ID column of Metadata (0-based), and the
+    # last filled row of Metadata.
+    tag_column = models.PositiveIntegerField(default=0)
+    metadata_id_column = models.PositiveIntegerField(default=0)
+    metadata_last_row = models.PositiveIntegerField(default=1)
     pull_warnings = models.JSONField(default=list, blank=True)
 
     class Meta:

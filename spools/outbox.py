@@ -1,7 +1,91 @@
-"""The outbox: what must still be written to the workbook (filled by the lifecycle issue)."""
+"""The outbox: each change is committed together with what it must write to the workbook.
+
+`record_change` is the one way a change reaches the workbook: it adds the Event (the
+Metadata row) and an OutboxEntry (the row's changed cells plus that Metadata row) in the
+caller's transaction. The flusher (spools.sync) writes entries in order, exactly once.
+"""
 
 from __future__ import annotations
 
+import json
+import uuid
+from typing import Any
+
+from django.utils import timezone
+
+from spools.models import Event, OutboxEntry, Spool
+from spools.values import format_date, format_datetime
+from spools.workbook import Col
+
 
 def pending_count() -> int:
-    return 0
+    return OutboxEntry.objects.filter(flushed_at__isnull=True).count()
+
+
+def pending_tags() -> set[str]:
+    return set(
+        OutboxEntry.objects.filter(flushed_at__isnull=True)
+        .exclude(tag="")
+        .values_list("tag", flat=True)
+    )
+
+
+def metadata_row(event: Event) -> dict[str, Any]:
+    """The Metadata row of an event, by column name (Timestamp in plant time)."""
+    return {
+        "ID": str(event.id),
+        "Timestamp": format_datetime(event.timestamp),
+        "Evento_Tipo": event.evento_tipo,
+        "TAG_SPOOL": event.tag,
+        "Worker_ID": event.worker_id if event.worker_id is not None else "",
+        "Worker_Nombre": event.worker_nombre,
+        "Operacion": event.operacion,
+        "Accion": event.accion,
+        "Fecha_Operacion": format_date(event.fecha_operacion),
+        "Metadata_JSON": json.dumps(event.metadata_json, ensure_ascii=False, sort_keys=True),
+    }
+
+
+def record_change(
+    spool: Spool | None,
+    before_cells: dict[str, str] | None,
+    *,
+    evento_tipo: str,
+    operacion: str,
+    accion: str,
+    worker_id: int | None,
+    worker_nombre: str,
+    meta: dict[str, Any] | None = None,
+    account: str = "",
+    tag: str = "",
+    now=None,
+) -> Event:
+    """Add the event and its outbox entry. The spool must already hold its new state.
+
+    Only the cells that changed are written (plus a new `version` and Estado_Detalle), so
+    an office edit to another cell of the row is never overwritten by a stale value.
+    """
+    now = now or timezone.now()
+    event = Event.objects.create(
+        id=uuid.uuid4(),
+        timestamp=now,
+        evento_tipo=evento_tipo,
+        tag=spool.tag if spool else tag,
+        worker_id=worker_id,
+        worker_nombre=worker_nombre,
+        operacion=operacion,
+        accion=accion,
+        fecha_operacion=timezone.localdate(now),
+        metadata_json=meta or {},
+        account=account,
+    )
+    cells: dict[str, str] = {}
+    if spool is not None and before_cells is not None:
+        after = spool.app_cells()
+        cells = {c: v for c, v in after.items() if before_cells.get(c) != v}
+        cells[Col.VERSION] = after[Col.VERSION]
+        cells[Col.ESTADO_DETALLE] = after[Col.ESTADO_DETALLE]
+    OutboxEntry.objects.create(
+        created_at=now, tag=event.tag, cells=cells, metadata_row=metadata_row(event)
+    )
+    return event

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -20,8 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from spools import sheets
-from spools.lifecycle import derive_states
+from spools.lifecycle import Operacion
 from spools.models import Event, Role, Spool, SyncState, Worker
+from spools.outbox import pending_tags, record_change
+from spools.rows import parse_spool_row
 from spools.values import (
     CellValueError,
     cell_text,
@@ -29,7 +30,6 @@ from spools.values import (
     parse_bool,
     parse_date,
     parse_datetime,
-    parse_worker_cell,
 )
 from spools.workbook import (
     METADATA,
@@ -103,105 +103,51 @@ class PullResult:
         return self.created + self.updated + self.removed
 
 
-def parse_spool_row(header: HeaderMap, row: list, tag: str) -> dict:
-    """The mirror fields of one Operaciones row; odd cells become `problems`, not errors."""
-    problems: list[dict] = []
-
-    def read(column: str, parser: Callable[[object], object], default: object = None) -> object:
-        raw = header.get(row, column)
-        try:
-            return parser(raw)
-        except CellValueError as exc:
-            problems.append({"column": column, "value": cell_text(raw), "error": exc.message})
-            return default
-
-    def worker_text(column: str) -> str:
-        ref = read(column, parse_worker_cell)
-        if ref is None:
-            # Unreadable worker cells keep their text: it is still somebody's name.
-            return cell_text(header.get(row, column))[:60]
-        return ref.short
-
-    occupant = read(Col.OCUPADO_POR, parse_worker_cell)
-    values = {
-        "ot": cell_text(header.get(row, Col.OT))[:60],
-        "nv": cell_text(header.get(row, Col.NV))[:60],
-        "fecha_materiales": read(Col.FECHA_MATERIALES, parse_date),
-        "armador": worker_text(Col.ARMADOR),
-        "fecha_armado": read(Col.FECHA_ARMADO, parse_date),
-        "soldador": worker_text(Col.SOLDADOR),
-        "fecha_soldadura": read(Col.FECHA_SOLDADURA, parse_date),
-        "fecha_qc_metrologia": read(Col.FECHA_QC_METROLOGIA, parse_date),
-        "ocupado_por": occupant.short if occupant else cell_text(header.get(row, Col.OCUPADO_POR)),
-        "occupant_id": occupant.id if occupant else None,
-        "fecha_ocupacion": read(Col.FECHA_OCUPACION, parse_datetime),
-        "version": cell_text(header.get(row, Col.VERSION))[:64],
-        "estado_detalle": cell_text(header.get(row, Col.ESTADO_DETALLE))[:250],
-    }
-    states = derive_states(
-        armador=values["armador"],
-        fecha_armado=values["fecha_armado"],
-        soldador=values["soldador"],
-        fecha_soldadura=values["fecha_soldadura"],
-        fecha_qc_metrologia=values["fecha_qc_metrologia"],
-        ocupado_por=values["ocupado_por"],
-        estado_detalle=values["estado_detalle"],
+def workers_due(state: SyncState) -> bool:
+    return state.last_workers_pull_at is None or (
+        timezone.now() - state.last_workers_pull_at
+        >= timedelta(seconds=settings.ZEUES_WORKERS_PULL_INTERVAL)
     )
-    values.update(
-        arm=states.arm,
-        sold=states.sold,
-        metrologia=states.metrologia,
-        reparacion=states.reparacion,
-        ciclo=states.ciclo,
-        problems=[{"tag": tag, **p} for p in problems],
+
+
+def pull_workers(state: SyncState, result: PullResult) -> None:
+    """Trabajadores, Roles and the Metadata log: one batchGet."""
+    trabajadores, roles, metadata = sheets.read_ranges(
+        [sheets.sheet_range(TRABAJADORES), sheets.sheet_range(ROLES), sheets.sheet_range(METADATA)]
     )
-    return values
+    _apply_workers(trabajadores, roles, result)
+    result.events_added = _apply_metadata(metadata, state, result)
+    result.workers_pulled = True
+    state.last_workers_pull_at = timezone.now()
 
 
-def pull(*, workers: bool | None = None, pending_tags: set[str] | None = None) -> PullResult:
-    """Bring the workbook into the mirror. `workers=None`: the slow sheets only when due.
-
-    `pending_tags`: rows with writes still in the outbox; their app-owned fields are kept.
-    """
+def pull(*, workers: bool | None = None) -> PullResult:
+    """Bring the workbook into the mirror. `workers=None`: the slow sheets only when due."""
     state = SyncState.get()
-    now = timezone.now()
-    if workers is None:
-        due = state.last_workers_pull_at is None or (
-            now - state.last_workers_pull_at
-            >= timedelta(seconds=settings.ZEUES_WORKERS_PULL_INTERVAL)
-        )
-        workers = due
-    result = PullResult(workers_pulled=workers)
-
-    if workers:
-        trabajadores, roles, metadata = sheets.read_ranges(
-            [
-                sheets.sheet_range(TRABAJADORES),
-                sheets.sheet_range(ROLES),
-                sheets.sheet_range(METADATA),
-            ]
-        )
-        _apply_workers(trabajadores, roles, result)
-        result.events_added = _apply_metadata(metadata, state, result)
-        state.last_workers_pull_at = now
-
+    result = PullResult()
+    if workers or (workers is None and workers_due(state)):
+        pull_workers(state, result)
     (operaciones,) = sheets.read_ranges([sheets.sheet_range(OPERACIONES)])
-    header, rows = sheets.split_header(OPERACIONES, operaciones)
-    missing = header.missing(OPERACIONES_COLUMNS)
-    if Col.TAG_SPOOL in missing:
-        raise MissingColumnError(OPERACIONES, [Col.TAG_SPOOL])
-    state.structure_error = str(MissingColumnError(OPERACIONES, missing)) if missing else ""
-    _apply_spools(header, rows, pending_tags or set(), result)
-
-    state.last_pull_at = timezone.now()
-    state.pull_warnings = result.warnings[:200]
+    apply_operaciones(operaciones, state, result)
     state.save()
     return result
 
 
-def _apply_spools(
-    header: HeaderMap, rows: list[list], pending: set[str], result: PullResult
-) -> None:
+def apply_operaciones(operaciones: list[list], state: SyncState, result: PullResult) -> None:
+    """Apply a whole-sheet read of Operaciones to the mirror (the pull's second half)."""
+    header, rows = sheets.split_header(OPERACIONES, operaciones)
+    missing = header.missing(OPERACIONES_COLUMNS)
+    if Col.TAG_SPOOL in missing:
+        state.structure_error = str(MissingColumnError(OPERACIONES, [Col.TAG_SPOOL]))
+        state.save()
+        raise MissingColumnError(OPERACIONES, [Col.TAG_SPOOL])
+    state.structure_error = str(MissingColumnError(OPERACIONES, missing)) if missing else ""
+    _apply_spools(header, rows, result)
+    state.last_pull_at = timezone.now()
+    state.pull_warnings = result.warnings[:200]
+
+
+def _apply_spools(header: HeaderMap, rows: list[list], result: PullResult) -> None:
     tag_col = header.col(Col.TAG_SPOOL)
     seen: dict[str, dict] = {}
     for offset, row in enumerate(rows):
@@ -221,33 +167,63 @@ def _apply_spools(
             result.warnings.append(f"{tag} {p['column']}: {p['error']}")
     result.spools_seen = len(seen)
 
-    pulled_at = timezone.now()
-    with transaction.atomic():
-        existing = {s.tag: s for s in Spool.objects.all()}
-        to_create, to_update = [], []
-        for tag, values in seen.items():
-            spool = existing.get(tag)
-            if spool is None:
-                to_create.append(Spool(tag=tag, pulled_at=pulled_at, **values))
-                result.created.append(tag)
+    now = timezone.now()
+    # Rows whose own writes are still queued: the mirror is newer than the sheet there.
+    # Read after the sheet was, so an action committed meanwhile is covered too.
+    pending = pending_tags()
+    existing = {s.tag: s for s in Spool.objects.all()}
+    to_create = []
+    for tag, values in seen.items():
+        spool = existing.get(tag)
+        if spool is None:
+            to_create.append(Spool(tag=tag, pulled_at=now, **values))
+            result.created.append(tag)
+            continue
+        fields = SPOOL_FIELDS
+        if tag in pending:
+            fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
+        changed = [f for f in fields if getattr(spool, f) != values[f]]
+        if not changed:
+            continue
+        external = spool.pulled_at is not None and any(f in APP_OWNED_FIELDS for f in changed)
+        before = spool.app_cells()
+        was_blocked = spool.is_blocked
+        with transaction.atomic():
+            # Compare-and-set on the version seen: an action that committed since the
+            # snapshot wins, and the next pull reconciles.
+            updated = Spool.objects.filter(pk=spool.pk, version=spool.version).update(
+                **{f: values[f] for f in fields}, pulled_at=now, updated_at=now
+            )
+            if not updated:
                 continue
-            fields = SPOOL_FIELDS
-            if tag in pending:
-                fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
-            if any(getattr(spool, f) != values[f] for f in fields):
+            result.updated.append(tag)
+            if external:
                 for f in fields:
                     setattr(spool, f, values[f])
-                spool.pulled_at = pulled_at
-                to_update.append(spool)
-                result.updated.append(tag)
-        for tag, spool in existing.items():
-            if tag not in seen and spool.sheet_row is not None:
-                spool.sheet_row = None
-                to_update.append(spool)
-                result.removed.append(tag)
-        Spool.objects.bulk_create(to_create, batch_size=500)
-        if to_update:
-            Spool.objects.bulk_update(to_update, [*SPOOL_FIELDS, "pulled_at"], batch_size=500)
+                unblocked = was_blocked and not spool.is_blocked
+                after = spool.app_cells()
+                record_change(
+                    None,
+                    None,
+                    tag=tag,
+                    evento_tipo="SUPERVISOR_OVERRIDE",
+                    operacion=Operacion.REPARACION if unblocked else "",
+                    accion="OVERRIDE",
+                    worker_id=0,
+                    worker_nombre="SYSTEM",
+                    meta={
+                        "tipo": "DESBLOQUEAR" if unblocked else "EDICION_EXTERNA",
+                        "origen": "hoja",
+                        "antes": {c: v for c, v in before.items() if after.get(c) != v},
+                        "despues": {c: v for c, v in after.items() if before.get(c) != v},
+                    },
+                    now=now,
+                )
+    gone = {tag: s.pk for tag, s in existing.items() if tag not in seen and s.sheet_row is not None}
+    if gone:
+        Spool.objects.filter(pk__in=gone.values()).update(sheet_row=None, updated_at=now)
+        result.removed.extend(gone)
+    Spool.objects.bulk_create(to_create, batch_size=500)
 
 
 def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResult) -> None:

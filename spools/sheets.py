@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -56,6 +57,8 @@ class RetryingHTTPClient(HTTPClient):
     def request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         attempt = 0
         while True:
+            if method.lower() != "get":
+                _pace_write()
             try:
                 return super().request(method, endpoint, **kwargs)
             except APIError as exc:
@@ -80,6 +83,24 @@ def _api_message(exc: APIError) -> str:
         return exc.response.json()["error"]["message"]
     except Exception:  # noqa: BLE001 - any unreadable body: show its text instead
         return exc.response.text[:200]
+
+
+_pace_lock = threading.Lock()
+_last_write = 0.0
+
+
+def _pace_write() -> None:
+    """At most one write request per ZEUES_SHEET_MIN_WRITE_INTERVAL in this process.
+
+    Retries count too, so a 429 storm can never push writes past Google's quota.
+    """
+    global _last_write
+    interval = settings.ZEUES_SHEET_MIN_WRITE_INTERVAL
+    with _pace_lock:
+        wait = _last_write + interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        _last_write = time.monotonic()
 
 
 _client_lock = threading.Lock()
@@ -143,22 +164,49 @@ def open_workbook() -> gspread.Spreadsheet:
 # costs a metadata read, and the pull's budget is one request.
 
 
-def read_ranges(ranges: Iterable[str]) -> list[list[list]]:
+def read_value_ranges(ranges: Iterable[str]) -> list[dict]:
     """One values.batchGet of unformatted values (dates as serial numbers).
 
-    Returns one list of rows per range, in order; empty ranges give [].
+    Returns the API's ValueRange objects in order: `range` (bounded by the grid) and
+    `values` (absent when empty).
     """
-    ranges = list(ranges)
     reply = get_client().http_client.values_batch_get(
         spreadsheet_id(),
-        ranges,
+        list(ranges),
         params={
             "valueRenderOption": ValueRenderOption.unformatted,
             "dateTimeRenderOption": "SERIAL_NUMBER",
             "majorDimension": "ROWS",
         },
     )
-    return [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+    return reply.get("valueRanges", [])
+
+
+def read_ranges(ranges: Iterable[str]) -> list[list[list]]:
+    """Like read_value_ranges, the rows only: one list of rows per range ([] if empty)."""
+    return [vr.get("values", []) for vr in read_value_ranges(ranges)]
+
+
+_RANGE_END_ROW = re.compile(r"[A-Z]*(\d+)$")
+
+
+def grid_rows_of(value_range: dict) -> int | None:
+    """The last row of a reply's range: for an open range like `A900:A`, the grid height."""
+    m = _RANGE_END_ROW.search(value_range.get("range", "").split("!")[-1].split(":")[-1])
+    return int(m[1]) if m else None
+
+
+def add_rows(sheet: str, count: int) -> None:
+    """Grow a sheet's grid by `count` rows (writing past the grid edge fails)."""
+    wb = open_workbook()
+    ws = wb.worksheet(sheet)
+    wb.batch_update(
+        {
+            "requests": [
+                {"appendDimension": {"sheetId": ws.id, "dimension": "ROWS", "length": count}}
+            ]
+        }
+    )
 
 
 def sheet_range(sheet: str, cells: str = "") -> str:

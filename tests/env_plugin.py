@@ -11,3 +11,5 @@ os.environ.setdefault("ZEUES_LOCAL_SHEET", os.path.join(_test_var, "local-sheet.
 # Retries are fast in tests; the backoff schedule itself is tested explicitly.
 os.environ.setdefault("ZEUES_SHEET_BACKOFF_BASE", "0.01")
 os.environ.setdefault("ZEUES_SHEET_BACKOFF_MAX", "0.05")
+# Writes are paced at 1/s in production; tests that check the pace set it themselves.
+os.environ.setdefault("ZEUES_SHEET_MIN_WRITE_INTERVAL", "0")

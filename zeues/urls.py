@@ -11,5 +11,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", spool_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("", include("occupation.urls")),
     path("", include("spools.urls")),
 ]

@@ -1,0 +1,324 @@
+"""Performing actions: one worker, one operation, one or more spools, each on its own.
+
+`perform_action` is the only way an action changes the mirror. For each spool it locks the
+row, checks the transition's rules (spools.rules, in the order of the domain table), runs
+the django-fsm-2 transition, saves with a compare-and-set on `version`, and records the
+event and its outbox entry in the same transaction. The workbook write and the live
+broadcast happen after commit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from occupation.models import ActionRequest
+from spools import rules
+from spools.lifecycle import Accion, Operacion
+from spools.models import Event, Spool, SyncState, Worker
+from spools.outbox import record_change
+from spools.rules import ActionError
+from spools.signals import spools_changed
+from spools.sync import kick
+
+MAX_SPOOLS = 50
+
+# (operación, acción or resultado) → (transition method, Evento_Tipo)
+TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
+    (Operacion.ARM, Accion.TOMAR): ("tomar_arm", "TOMAR_SPOOL"),
+    (Operacion.ARM, Accion.PAUSAR): ("pausar_arm", "PAUSAR_SPOOL"),
+    (Operacion.ARM, Accion.COMPLETAR): ("completar_arm", "COMPLETAR_ARM"),
+    (Operacion.ARM, Accion.CANCELAR): ("cancelar_arm", "CANCELAR_ARM"),
+    (Operacion.SOLD, Accion.TOMAR): ("tomar_sold", "TOMAR_SPOOL"),
+    (Operacion.SOLD, Accion.PAUSAR): ("pausar_sold", "PAUSAR_SPOOL"),
+    (Operacion.SOLD, Accion.COMPLETAR): ("completar_sold", "COMPLETAR_SOLD"),
+    (Operacion.SOLD, Accion.CANCELAR): ("cancelar_sold", "CANCELAR_SOLD"),
+    (Operacion.METROLOGIA, "APROBADO"): ("aprobar", "COMPLETAR_METROLOGIA"),
+    (Operacion.METROLOGIA, "RECHAZADO"): ("rechazar", "COMPLETAR_METROLOGIA"),
+    (Operacion.REPARACION, Accion.TOMAR): ("tomar_reparacion", "TOMAR_REPARACION"),
+    (Operacion.REPARACION, Accion.PAUSAR): ("pausar_reparacion", "PAUSAR_REPARACION"),
+    (Operacion.REPARACION, Accion.COMPLETAR): ("completar_reparacion", "COMPLETAR_REPARACION"),
+    (Operacion.REPARACION, Accion.CANCELAR): ("cancelar_reparacion", "CANCELAR_REPARACION"),
+}
+TOMAR_EVENTS = {"TOMAR_SPOOL", "TOMAR_REPARACION"}
+
+# Mirror fields an action may change (saved with one compare-and-set UPDATE).
+ACTION_FIELDS = (
+    "armador",
+    "fecha_armado",
+    "soldador",
+    "fecha_soldadura",
+    "fecha_qc_metrologia",
+    "ocupado_por",
+    "occupant_id",
+    "fecha_ocupacion",
+    "version",
+    "estado_detalle",
+    "arm",
+    "sold",
+    "metrologia",
+    "reparacion",
+    "ciclo",
+)
+
+OK_MESSAGES = {
+    "TOMAR": "{tag}: tomado por {worker}.",
+    "PAUSAR": "{tag}: pausado.",
+    "COMPLETAR": "{tag}: completado.",
+    "CANCELAR": "{tag}: cancelado, vuelve a como estaba.",
+    "APROBADO": "{tag}: metrología APROBADA.",
+    "RECHAZADO": "{tag}: metrología RECHAZADA ({estado}).",
+}
+
+
+@dataclass(frozen=True)
+class ActionCommand:
+    operacion: str
+    accion: str
+    worker_id: int
+    tags: list[str]
+    resultado: str = ""
+    request_id: uuid.UUID | None = None
+    account: str = ""
+
+    @property
+    def step(self) -> str:
+        """What is done: the acción, or for METROLOGÍA the resultado."""
+        return self.resultado if self.operacion == Operacion.METROLOGIA else self.accion
+
+    def fingerprint(self) -> str:
+        key = json.dumps(
+            [self.operacion, self.accion, self.worker_id, self.tags, self.resultado], sort_keys=True
+        )
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+@dataclass
+class SpoolResult:
+    tag: str
+    status: int
+    message: str
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 200
+
+
+@dataclass
+class ActionOutcome:
+    status: int
+    results: list[SpoolResult] = field(default_factory=list)
+    worker_short: str = ""
+    worker_name: str = ""
+    replayed: bool = False
+
+    @property
+    def succeeded(self) -> list[SpoolResult]:
+        return [r for r in self.results if r.ok]
+
+    @property
+    def failed(self) -> list[SpoolResult]:
+        return [r for r in self.results if not r.ok]
+
+    def to_json(self) -> dict:
+        return {
+            "worker_short": self.worker_short,
+            "worker_name": self.worker_name,
+            "results": [r.__dict__ for r in self.results],
+        }
+
+    @classmethod
+    def from_request(cls, stored: ActionRequest) -> ActionOutcome:
+        data = stored.outcome
+        return cls(
+            status=stored.status,
+            results=[SpoolResult(**r) for r in data.get("results", [])],
+            worker_short=data.get("worker_short", ""),
+            worker_name=data.get("worker_name", ""),
+            replayed=True,
+        )
+
+
+def overall_status(results: list[SpoolResult]) -> int:
+    """200 if all succeeded, 207 if some did, else the status of the first failure."""
+    if results and all(r.ok for r in results):
+        return 200
+    if any(r.ok for r in results):
+        return 207
+    return next((r.status for r in results if not r.ok), 400)
+
+
+def get_worker_for(operacion: str, worker_id: int) -> Worker:
+    """The worker, if they may work on this operation now (404 unknown, 403 not allowed)."""
+    worker = Worker.objects.prefetch_related("roles").filter(pk=worker_id).first()
+    if worker is None:
+        raise ActionError(404, f"No existe el trabajador {worker_id}.", "trabajador_desconocido")
+    if not worker.activo:
+        raise ActionError(403, f"{worker.short} no está activo.", "trabajador_inactivo")
+    if not worker.can_work_on(operacion):
+        label = Operacion(operacion).label
+        raise ActionError(403, f"{worker.short} no tiene un rol para {label}.", "rol_no_permitido")
+    return worker
+
+
+def check_transition(spool: Spool, method_name: str) -> None:
+    """Raise the ActionError of the first rule that fails, or if the state forbids it."""
+    meta = getattr(Spool, method_name)._django_fsm
+    transition = next(iter(meta.transitions.values()))
+    error = rules.first_failure(spool, transition.conditions or [])
+    if error:
+        raise error
+    state = getattr(spool, meta.field.name if hasattr(meta.field, "name") else meta.field)
+    if not meta.has_transition(state):
+        raise ActionError(
+            400,
+            f"El spool {spool.tag} no permite esta acción en su estado actual ({spool.estado_detalle}).",
+            "estado",
+        )
+
+
+def snapshot_before_tomar(spool: Spool, operacion: str) -> tuple[dict[str, object], bool]:
+    """The app-owned cells as they were before the TOMAR that CANCELAR undoes.
+
+    Returns (cells, exact): not exact when the TOMAR predates the app (no snapshot in its
+    Metadata row); then only the occupation is undone and Estado_Detalle is rebuilt.
+    """
+    tomar = (
+        Event.objects.filter(tag=spool.tag, evento_tipo__in=TOMAR_EVENTS, operacion=operacion)
+        .order_by("-timestamp")
+        .first()
+    )
+    if tomar and isinstance(tomar.metadata_json.get("antes"), dict):
+        return tomar.metadata_json["antes"], True
+    cells = spool.app_cells()
+    cells.update({"Ocupado_Por": "", "Fecha_Ocupacion": "", "Estado_Detalle": ""})
+    return cells, False
+
+
+def _apply_one(cmd: ActionCommand, worker: Worker, tag: str, now: datetime) -> SpoolResult:
+    method_name, evento_tipo = TRANSITIONS[(cmd.operacion, cmd.step)]
+    with transaction.atomic():
+        spool = Spool.objects.select_for_update().filter(tag=tag, sheet_row__isnull=False).first()
+        if spool is None:
+            raise ActionError(404, f"No existe el spool {tag}.", "spool_desconocido")
+        spool.actor = worker
+        check_transition(spool, method_name)
+        before = spool.app_cells()
+        old_version = spool.version
+        method = getattr(spool, method_name)
+        today = timezone.localdate(now)
+        meta: dict = {"cuenta": cmd.account}
+        if cmd.request_id:
+            meta["request_id"] = str(cmd.request_id)
+        rebuild_estado = True
+        if method_name.startswith("tomar"):
+            method(worker, now)
+            meta["antes"] = before  # what CANCELAR restores
+        elif method_name in ("completar_arm", "completar_sold"):
+            method(worker, today)
+        elif method_name in ("cancelar_arm", "cancelar_sold"):
+            snapshot, exact = snapshot_before_tomar(spool, cmd.operacion)
+            method(snapshot)
+            rebuild_estado = not exact  # every app-owned cell back as it was
+        elif method_name == "aprobar":
+            method(today)
+        else:
+            method()
+        if rebuild_estado:
+            spool.refresh_estado_detalle()
+        spool.version = str(uuid.uuid4())
+        if cmd.operacion == Operacion.METROLOGIA:
+            meta.update(resultado=cmd.resultado, ciclo=spool.ciclo)
+        elif spool.reparacion != "NINGUNA":
+            meta["ciclo"] = spool.ciclo
+        saved = Spool.objects.filter(pk=spool.pk, version=old_version).update(
+            **{f: getattr(spool, f) for f in ACTION_FIELDS}, updated_at=now
+        )
+        if not saved:
+            raise ActionError(409, f"Otro cambio del spool {tag} llegó primero.", "carrera")
+        record_change(
+            spool,
+            before,
+            evento_tipo=evento_tipo,
+            operacion=cmd.operacion,
+            accion=cmd.accion,
+            worker_id=worker.id,
+            worker_nombre=worker.short,
+            meta=meta,
+            account=cmd.account,
+            now=now,
+        )
+    message = OK_MESSAGES[cmd.step].format(
+        tag=tag, worker=worker.short, estado=spool.estado_detalle
+    )
+    return SpoolResult(tag, 200, message)
+
+
+def perform_action(cmd: ActionCommand) -> ActionOutcome:
+    """Do the action on each spool independently; idempotent per request_id."""
+    if cmd.request_id:
+        stored = ActionRequest.objects.filter(pk=cmd.request_id).first()
+        if stored:
+            return _replay(stored, cmd)
+    worker = get_worker_for(cmd.operacion, cmd.worker_id)
+    structure_error = SyncState.get().structure_error
+    if structure_error:
+        # Nothing is applied (so nothing is remembered): a retry after the fix works.
+        return ActionOutcome(
+            503,
+            [SpoolResult(t, 503, structure_error) for t in cmd.tags],
+            worker.short,
+            worker.full_name,
+        )
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            if cmd.request_id:
+                # Claims the id first: a concurrent duplicate waits here, then replays.
+                claim = ActionRequest.objects.create(
+                    request_id=cmd.request_id,
+                    account=cmd.account,
+                    fingerprint=cmd.fingerprint(),
+                    status=0,
+                )
+            results = []
+            for tag in cmd.tags:
+                try:
+                    results.append(_apply_one(cmd, worker, tag, now))
+                except ActionError as exc:
+                    results.append(SpoolResult(tag, exc.status, exc.message))
+            outcome = ActionOutcome(
+                overall_status(results), results, worker.short, worker.full_name
+            )
+            if cmd.request_id:
+                claim.status = outcome.status
+                claim.outcome = outcome.to_json()
+                claim.save(update_fields=["status", "outcome"])
+            done = [r.tag for r in results if r.ok]
+            if done:
+                transaction.on_commit(lambda: _after_commit(done))
+    except IntegrityError:
+        stored = ActionRequest.objects.filter(pk=cmd.request_id).first()
+        if stored is None:
+            raise
+        return _replay(stored, cmd)
+    return outcome
+
+
+def _replay(stored: ActionRequest, cmd: ActionCommand) -> ActionOutcome:
+    if stored.fingerprint != cmd.fingerprint():
+        raise ActionError(
+            400, "Este envío ya se usó para otra acción. Vuelva a empezar.", "request_id_reusado"
+        )
+    return ActionOutcome.from_request(stored)
+
+
+def _after_commit(tags: list[str]) -> None:
+    kick()
+    spools_changed.send(sender=Spool, tags=tags)

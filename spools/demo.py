@@ -1,0 +1,948 @@
+"""A realistic demo workbook: workers, roles, ≈300 spools over every lifecycle stage, history.
+
+The generator is pure (`build_demo` returns rows, nothing is written): each spool's history
+is *played* through the plant's actions (TOMAR, PAUSAR, COMPLETAR, CANCELAR, metrología,
+repair), so its cells, its Estado_Detalle and its Metadata rows agree with each other the way
+the app would have left them. Then `write_demo_workbook` replaces the ZEUES sheets in two
+API calls, and `ensure_demo_users` creates the demo accounts.
+
+Same seed, same workbook (relative to today: dates are laid out backwards from now).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from spools import sheets
+from spools.lifecycle import (
+    MAX_CICLOS,
+    DerivedState,
+    MetrologiaState,
+    Operacion,
+    ReparacionState,
+    WorkState,
+    derive_states,
+    render_estado_detalle,
+)
+from spools.models import ROL_ARMADOR, ROL_AYUDANTE, ROL_METROLOGIA, ROL_SOLDADOR
+from spools.values import cell_text, format_date, format_datetime, plant_tz, short_name
+from spools.workbook import (
+    METADATA,
+    METADATA_COLUMNS,
+    OPERACIONES,
+    ROLES,
+    ROLES_COLUMNS,
+    TRABAJADORES,
+    TRABAJADORES_COLUMNS,
+    Col,
+    HeaderMap,
+)
+
+DEFAULT_SPOOLS = 300
+DEFAULT_SEED = 1923
+
+# Office columns: the app must leave them alone; some sit between the app's columns, as in
+# production, so that a position-based write would hit them.
+OFFICE_COLUMNS = (
+    "Cliente",
+    "Linea",
+    "Diametro_Pulg",
+    "Material",
+    "Peso_Kg",
+    "Revestimiento",
+    "Observaciones",
+)
+OPERACIONES_HEADER = (
+    Col.TAG_SPOOL,
+    "Cliente",
+    Col.OT,
+    Col.NV,
+    "Linea",
+    "Diametro_Pulg",
+    "Material",
+    Col.FECHA_MATERIALES,
+    Col.ARMADOR,
+    Col.FECHA_ARMADO,
+    Col.SOLDADOR,
+    Col.FECHA_SOLDADURA,
+    "Peso_Kg",
+    "Revestimiento",
+    Col.FECHA_QC_METROLOGIA,
+    "Observaciones",
+    Col.OCUPADO_POR,
+    Col.FECHA_OCUPACION,
+    Col.VERSION,
+    Col.ESTADO_DETALLE,
+)
+ZEUES_SHEETS = (OPERACIONES, TRABAJADORES, ROLES, METADATA)
+
+# Free rows and columns left in each sheet: the office adds spools, the app appends
+# Metadata, and writing past the grid edge fails.
+SPARE_ROWS = {OPERACIONES: 1000, TRABAJADORES: 100, ROLES: 200, METADATA: 5000}
+SPARE_COLS = 6
+
+# Plant shift: sessions happen between these hours.
+SHIFT_START = time(8, 0)
+SHIFT_END = time(18, 30)
+
+
+# --- stages ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A lifecycle stage the demo covers: the states derive_states must give back."""
+
+    key: str
+    label: str
+    arm: str
+    sold: str
+    metrologia: str
+    reparacion: str
+    weight: int  # share of the spools (out of 300)
+    ciclo: int | None = 0  # None: 1 or 2, at random
+    materiales: bool = True
+    occupied: bool = False
+
+    @property
+    def states(self) -> tuple[str, str, str, str]:
+        return (self.arm, self.sold, self.metrologia, self.reparacion)
+
+
+_P, _EP, _PA, _C = (
+    WorkState.PENDIENTE,
+    WorkState.EN_PROGRESO,
+    WorkState.PAUSADO,
+    WorkState.COMPLETADO,
+)
+_MP, _MA, _MR = MetrologiaState.PENDIENTE, MetrologiaState.APROBADO, MetrologiaState.RECHAZADO
+_R = ReparacionState
+
+# In order of progress; the weights add up to 300.
+STAGES: tuple[Stage, ...] = (
+    Stage("sin_materiales", "sin materiales", _P, _P, _MP, _R.NINGUNA, 20, materiales=False),
+    Stage("arm_pendiente", "ARM pendiente", _P, _P, _MP, _R.NINGUNA, 42),
+    Stage("arm_en_progreso", "ARM en progreso", _EP, _P, _MP, _R.NINGUNA, 14, occupied=True),
+    Stage("arm_pausado", "ARM pausado", _PA, _P, _MP, _R.NINGUNA, 12),
+    Stage("sold_pendiente", "ARM completado, SOLD pendiente", _C, _P, _MP, _R.NINGUNA, 32),
+    Stage("sold_en_progreso", "SOLD en progreso", _C, _EP, _MP, _R.NINGUNA, 14, occupied=True),
+    Stage("sold_pausado", "SOLD pausado", _C, _PA, _MP, _R.NINGUNA, 12),
+    Stage("metrologia_pendiente", "metrología pendiente", _C, _C, _MP, _R.NINGUNA, 36),
+    Stage("aprobado", "aprobado", _C, _C, _MA, _R.NINGUNA, 70),
+    Stage("rechazado_1", "RECHAZADO ciclo 1", _C, _C, _MR, _R.RECHAZADO, 12, ciclo=1),
+    Stage("rechazado_2", "RECHAZADO ciclo 2", _C, _C, _MR, _R.RECHAZADO, 6, ciclo=2),
+    Stage("en_reparacion", "en reparación", _C, _C, _MR, _R.EN_REPARACION, 8, None, occupied=True),
+    Stage("reparacion_pausada", "reparación pausada", _C, _C, _MR, _R.REPARACION_PAUSADA, 6, None),
+    Stage(
+        "reparado", "reparado, pendiente metrología", _C, _C, _MP, _R.PENDIENTE_METROLOGIA, 8, None
+    ),
+    Stage("bloqueado", "BLOQUEADO", _C, _C, _MR, _R.BLOQUEADO, 8, ciclo=MAX_CICLOS),
+)
+STAGE_BY_KEY = {s.key: s for s in STAGES}
+
+
+def stage_counts(total: int) -> dict[str, int]:
+    """How many spools of each stage for `total` spools: proportional, each stage at least
+    once when there are enough spools (largest remainder)."""
+    weights = {s.key: s.weight for s in STAGES}
+    wsum = sum(weights.values())
+    floor = 1 if total >= len(STAGES) else 0
+    counts = {k: max(floor, total * w // wsum) for k, w in weights.items()}
+    # Hand out what is left (or take back an excess) by the largest fractional share.
+    by_share = sorted(weights, key=lambda k: (total * weights[k] % wsum, weights[k]), reverse=True)
+    i = 0
+    while sum(counts.values()) < total:
+        counts[by_share[i % len(by_share)]] += 1
+        i += 1
+    for k in sorted(weights, key=lambda k: counts[k], reverse=True):
+        while sum(counts.values()) > total and counts[k] > floor:
+            counts[k] -= 1
+    return counts
+
+
+# --- workers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoWorker:
+    id: int
+    nombre: str
+    apellido: str
+    roles: tuple[str, ...] = ()
+    inactive_roles: tuple[str, ...] = ()
+    activo: bool = True
+
+    @property
+    def short(self) -> str:
+        return short_name(self.id, self.nombre, self.apellido)
+
+    def has_role(self, *roles: str) -> bool:
+        return self.activo and bool(set(self.roles) & set(roles))
+
+
+_ARM, _SOLD, _AYU, _MET = ROL_ARMADOR, ROL_SOLDADOR, ROL_AYUDANTE, ROL_METROLOGIA
+DEMO_WORKERS: tuple[DemoWorker, ...] = (
+    DemoWorker(93, "Mauricio", "Rojas", (_ARM,)),
+    DemoWorker(94, "Carlos", "Muñoz", (_ARM,)),
+    DemoWorker(95, "Juan", "Soto", (_ARM, _AYU)),
+    DemoWorker(96, "Pedro", "Contreras", (_ARM,)),
+    DemoWorker(97, "Luis", "Silva", (_ARM,)),
+    DemoWorker(98, "Jorge", "Martínez", (_SOLD,)),
+    DemoWorker(99, "Ricardo", "Sepúlveda", (_SOLD,)),
+    DemoWorker(100, "Francisco", "Morales", (_SOLD,)),
+    DemoWorker(101, "Cristián", "Rodríguez", (_SOLD, _ARM)),
+    DemoWorker(102, "Patricio", "López", (_SOLD,)),
+    DemoWorker(103, "Sergio", "Fuentes", (_SOLD,), activo=False),  # left the company
+    DemoWorker(104, "Rodrigo", "Hernández", (_AYU,)),
+    DemoWorker(105, "Felipe", "Torres", (_AYU,)),
+    DemoWorker(106, "Matías", "Araya", (_AYU,)),
+    DemoWorker(107, "Diego", "Flores", (_AYU,), inactive_roles=(_SOLD,)),
+    DemoWorker(108, "Claudia", "Espinoza", (_MET,)),
+    DemoWorker(109, "Andrea", "Valenzuela", (_MET,)),
+    DemoWorker(110, "Héctor", "Castillo", (_MET,)),
+    DemoWorker(111, "Manuel", "Tapia", ("Revestimiento",)),
+    DemoWorker(112, "Víctor", "Reyes", ("Pintura",)),
+    DemoWorker(113, "Marcelo", "Gutiérrez", ("Pintura", "Revestimiento")),
+    DemoWorker(114, "Óscar", "Castro", ("Despacho",)),
+    DemoWorker(115, "Raúl", "Pizarro", (_ARM,), activo=False),  # retired
+    DemoWorker(116, "Camila", "Álvarez", (_MET,), inactive_roles=(_ARM,)),
+    DemoWorker(117, "Gonzalo", "Vargas", ("Revestimiento", _AYU), inactive_roles=("Despacho",)),
+)
+
+
+@dataclass(frozen=True)
+class Crew:
+    """Who may do what, from the roles (domain.md "Workers and roles")."""
+
+    arm: tuple[DemoWorker, ...]
+    sold: tuple[DemoWorker, ...]
+    metrologia: tuple[DemoWorker, ...]
+    reparacion: tuple[DemoWorker, ...]
+    # Former workers, who appear only in finished work long ago.
+    retired_arm: tuple[DemoWorker, ...]
+    retired_sold: tuple[DemoWorker, ...]
+
+    @classmethod
+    def from_workers(cls, workers: tuple[DemoWorker, ...]) -> Crew:
+        def retired(rol: str) -> tuple[DemoWorker, ...]:
+            return tuple(w for w in workers if not w.activo and rol in w.roles)
+
+        return cls(
+            arm=tuple(w for w in workers if w.has_role(_ARM, _AYU)),
+            sold=tuple(w for w in workers if w.has_role(_SOLD, _AYU)),
+            metrologia=tuple(w for w in workers if w.has_role(_MET)),
+            # Any active worker may repair; in practice the floor's armadores/soldadores do.
+            reparacion=tuple(w for w in workers if w.has_role(_ARM, _SOLD, _AYU)),
+            retired_arm=retired(_ARM),
+            retired_sold=retired(_SOLD),
+        )
+
+
+# --- projects and office data ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Project:
+    nv: str
+    area: str
+    ots: tuple[str, ...]
+    cliente: str
+    materiales: tuple[str, ...]
+    revestimientos: tuple[str, ...]
+    weight: int
+
+
+PROJECTS: tuple[Project, ...] = (
+    Project(
+        "1923",
+        "TW",
+        ("OT-4471", "OT-4472"),
+        "Minera Escondida",
+        ("A106 Gr.B", "A53 Gr.B"),
+        ("Pintura epóxica", "Pintura epóxica", ""),
+        4,
+    ),
+    Project(
+        "2047",
+        "CW",
+        ("OT-4518",),
+        "Codelco División El Teniente",
+        ("A312 TP316L", "A106 Gr.B"),
+        ("Galvanizado en caliente", ""),
+        3,
+    ),
+    Project(
+        "2110",
+        "PW",
+        ("OT-4603", "OT-4604"),
+        "Anglo American Los Bronces",
+        ("A53 Gr.B", "API 5L X52"),
+        ("Revestimiento caucho", "Pintura epóxica", ""),
+        3,
+    ),
+    Project(
+        "2156",
+        "FW",
+        ("OT-4650",),
+        "ENAP Refinería Aconcagua",
+        ("A333 Gr.6", "A312 TP304"),
+        ("", "Aislación térmica"),
+        2,
+    ),
+)
+DIAMETROS = (2, 3, 4, 6, 6, 8, 8, 10, 12, 14, 16, 20)
+OBSERVACIONES = (
+    "Prioridad alta",
+    "Revisar plano rev. B",
+    "Cambio de flange a ANSI 300",
+    "Soporte incluido",
+    "Despachar con isométrico",
+    "Cliente pide inspección de tercero",
+    "Ver NC-0412",
+)
+FALTA_MATERIAL = (
+    'Falta brida 6" ANSI 150',
+    "Falta codo 90° radio largo",
+    "Cañería en tránsito desde Santiago",
+    "Falta tee reducida",
+    "",
+)
+
+
+@dataclass
+class SpoolRow:
+    """One Operaciones row of the demo, before formatting: office values and the stage."""
+
+    tag: str
+    stage: Stage
+    office: dict[str, Any]
+    ot: str
+    nv: str
+
+
+def _spool_rows(rng: random.Random, total: int) -> list[SpoolRow]:
+    """`total` tags like MK-1923-TW-17422-004, grouped by project and isometric, with the
+    office columns filled, and stages spread so that older spools tend to be further on."""
+    rows: list[SpoolRow] = []
+    used_isos: set[tuple[str, int]] = set()
+    projects = [p for p in PROJECTS for _ in range(p.weight)]
+    while len(rows) < total:
+        p = rng.choice(projects)
+        iso = rng.randint(17000, 19999)
+        if (p.nv, iso) in used_isos:
+            continue
+        used_isos.add((p.nv, iso))
+        diametro = rng.choice(DIAMETROS)
+        material = rng.choice(p.materiales)
+        ot = rng.choice(p.ots)
+        for seq in range(1, rng.randint(2, 9) + 1):
+            if len(rows) >= total:
+                break
+            office = {
+                "Cliente": p.cliente,
+                "Linea": f'{diametro}"-{p.area}-{iso}',
+                "Diametro_Pulg": diametro,
+                "Material": material,
+                # Weight is sometimes still unknown to the office.
+                "Peso_Kg": round(rng.uniform(8, 40) * diametro, 1) if rng.random() > 0.07 else "",
+                "Revestimiento": rng.choice(p.revestimientos),
+                "Observaciones": rng.choice(OBSERVACIONES) if rng.random() < 0.12 else "",
+            }
+            tag = f"MK-{p.nv}-{p.area}-{iso}-{seq:03d}"
+            rows.append(SpoolRow(tag, STAGES[0], office, ot, p.nv))
+    rows.sort(key=lambda r: r.tag)
+
+    # Lower TAG numbers are older work: give them the later stages, with enough noise that
+    # every part of the sheet has a mix.
+    counts = stage_counts(total)
+    rank = {s.key: i for i, s in enumerate(STAGES)}
+    pool = [STAGE_BY_KEY[k] for k, n in counts.items() for _ in range(n)]
+    pool.sort(key=lambda s: -(rank[s.key] + rng.uniform(0, 8)))
+    for row, stage in zip(rows, pool, strict=True):
+        row.stage = stage
+        if not stage.materiales and rng.random() < 0.6:
+            row.office["Observaciones"] = rng.choice(FALTA_MATERIAL)
+    return rows
+
+
+# --- playing a spool's history ---------------------------------------------------------
+
+
+@dataclass
+class DemoEvent:
+    """One Metadata row before formatting (timestamps are naive plant time)."""
+
+    id: uuid.UUID
+    ts: datetime
+    evento_tipo: str
+    tag: str
+    worker: DemoWorker
+    operacion: str
+    accion: str
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _uuid4(rng: random.Random) -> uuid.UUID:
+    """A UUID4 from the seeded generator, so the same seed gives the same workbook."""
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+class SpoolHistory:
+    """Plays one spool through the plant's actions, keeping its cells as the app would.
+
+    `cells` holds python values (dates, datetimes, short names); `events` the Metadata rows.
+    """
+
+    def __init__(self, rng: random.Random, crew: Crew, tag: str, start: datetime) -> None:
+        self.rng = rng
+        self.crew = crew
+        self.tag = tag
+        self.t = start
+        self.cells: dict[str, Any] = {}
+        self.events: list[DemoEvent] = []
+        self.reparacion = ReparacionState.NINGUNA
+        self.ciclo = 0
+
+    # time ---------------------------------------------------------------------------
+
+    def wait(self, min_minutes: float, max_minutes: float) -> None:
+        """Move the clock on, skipping the hours when the shop is closed."""
+        self.t += timedelta(minutes=self.rng.uniform(min_minutes, max_minutes))
+        if self.t.time() >= SHIFT_END:
+            self.t = self._next_shift(self.t.date() + timedelta(days=1))
+        elif self.t.time() < SHIFT_START:
+            self.t = self._next_shift(self.t.date())
+
+    def _next_shift(self, day: date) -> datetime:
+        return datetime.combine(day, SHIFT_START) + timedelta(minutes=self.rng.uniform(0, 50))
+
+    def log(self, tipo: str, worker: DemoWorker, operacion: str, accion: str, **meta: Any) -> None:
+        self.t = self.t.replace(microsecond=0)
+        self.events.append(
+            DemoEvent(_uuid4(self.rng), self.t, tipo, self.tag, worker, operacion, accion, meta)
+        )
+
+    # ARM and SOLD -------------------------------------------------------------------
+
+    def materiales(self) -> None:
+        self.cells[Col.FECHA_MATERIALES] = self.t.date()
+        self.wait(60 * 16, 60 * 24 * 6)
+
+    def work(self, op: str, outcome: str, *, retired_ok: bool = False) -> None:
+        """Sessions of ARM or SOLD ending `completado`, `pausado` or `en_progreso`."""
+        worker_col = Col.ARMADOR if op == Operacion.ARM else Col.SOLDADOR
+        fecha_col = Col.FECHA_ARMADO if op == Operacion.ARM else Col.FECHA_SOLDADURA
+        pool = self.crew.arm if op == Operacion.ARM else self.crew.sold
+        retired = self.crew.retired_arm if op == Operacion.ARM else self.crew.retired_sold
+        if retired_ok and retired and self.rng.random() < 0.2:
+            pool = retired  # finished long ago by someone who has since left
+
+        if self.rng.random() < 0.06:
+            self.mistaken_take(op, pool)
+            self.wait(20, 60 * 8)
+
+        pauses = self.rng.choice((0, 0, 0, 1, 1, 2)) + (1 if outcome == "pausado" else 0)
+        for i in range(pauses):
+            # Worker A starts, worker B may finish (collaboration after a pause).
+            w = self.rng.choice(pool)
+            self.take(op, w, worker_col)
+            self.wait(30, 240)
+            self.log("PAUSAR_SPOOL", w, op, "PAUSAR")
+            self.release()
+            if i < pauses - 1 or outcome != "pausado":
+                self.wait(20, 60 * 20)
+        if outcome == "pausado":
+            return
+        w = self.rng.choice(pool)
+        self.take(op, w, worker_col)
+        if outcome == "en_progreso":
+            return
+        self.wait(45, 300)
+        self.log(f"COMPLETAR_{op}", w, op, "COMPLETAR")
+        self.cells[fecha_col] = self.t.date()
+        self.cells[worker_col] = w.short
+        self.release()
+        self.wait(30, 60 * 30)
+
+    def mistaken_take(self, op: str, pool: tuple[DemoWorker, ...]) -> None:
+        """A TOMAR undone at once with CANCELAR: every app cell back as it was."""
+        worker_col = Col.ARMADOR if op == Operacion.ARM else Col.SOLDADOR
+        before = dict(self.cells)
+        w = self.rng.choice(pool)
+        self.take(op, w, worker_col)
+        self.wait(2, 15)
+        self.log(f"CANCELAR_{op}", w, op, "CANCELAR")
+        self.cells = before
+
+    def take(self, op: str, w: DemoWorker, worker_col: str | None) -> None:
+        tipo = "TOMAR_REPARACION" if op == Operacion.REPARACION else "TOMAR_SPOOL"
+        meta = {"ciclo": self.ciclo} if op == Operacion.REPARACION else {}
+        self.log(tipo, w, op, "TOMAR", **meta)
+        self.cells[Col.OCUPADO_POR] = w.short
+        self.cells[Col.FECHA_OCUPACION] = self.t
+        if worker_col:
+            self.cells[worker_col] = w.short  # the last taker
+
+    def release(self) -> None:
+        self.cells.pop(Col.OCUPADO_POR, None)
+        self.cells.pop(Col.FECHA_OCUPACION, None)
+
+    # metrología and repair ----------------------------------------------------------
+
+    def metrologia(self, resultado: str) -> None:
+        w = self.rng.choice(self.crew.metrologia)
+        if resultado == MetrologiaState.APROBADO:
+            self.ciclo = 0
+            self.reparacion = ReparacionState.NINGUNA
+            self.cells[Col.FECHA_QC_METROLOGIA] = self.t.date()
+        else:
+            self.ciclo += 1
+            self.reparacion = (
+                ReparacionState.BLOQUEADO if self.ciclo >= MAX_CICLOS else ReparacionState.RECHAZADO
+            )
+        # `ciclo`: the rejection counter after this result (0 once approved).
+        self.log(
+            "COMPLETAR_METROLOGIA",
+            w,
+            Operacion.METROLOGIA,
+            "COMPLETAR",
+            resultado=str(resultado),
+            ciclo=self.ciclo,
+        )
+        self.wait(60, 60 * 30)
+
+    def repair(self, outcome: str) -> None:
+        """Repair sessions ending `completado`, `pausado` or `en_progreso`."""
+        op = Operacion.REPARACION
+        pool = self.crew.reparacion
+        if self.rng.random() < 0.1:  # taken by mistake, cancelled: back to RECHAZADO
+            w = self.rng.choice(pool)
+            self.take(op, w, None)
+            self.wait(2, 20)
+            self.log("CANCELAR_REPARACION", w, op, "CANCELAR", ciclo=self.ciclo)
+            self.release()
+            self.wait(20, 60 * 6)
+        pauses = self.rng.choice((0, 0, 1)) + (1 if outcome == "pausado" else 0)
+        for i in range(pauses):
+            w = self.rng.choice(pool)
+            self.take(op, w, None)
+            self.reparacion = ReparacionState.EN_REPARACION
+            self.wait(30, 200)
+            self.log("PAUSAR_REPARACION", w, op, "PAUSAR", ciclo=self.ciclo)
+            self.release()
+            self.reparacion = ReparacionState.REPARACION_PAUSADA
+            if i < pauses - 1 or outcome != "pausado":
+                self.wait(20, 60 * 16)
+        if outcome == "pausado":
+            return
+        w = self.rng.choice(pool)
+        self.take(op, w, None)
+        self.reparacion = ReparacionState.EN_REPARACION
+        if outcome == "en_progreso":
+            return
+        self.wait(40, 240)
+        self.log("COMPLETAR_REPARACION", w, op, "COMPLETAR", ciclo=self.ciclo)
+        self.release()
+        self.cells.pop(Col.FECHA_QC_METROLOGIA, None)
+        self.reparacion = ReparacionState.PENDIENTE_METROLOGIA
+        self.wait(60, 60 * 24)
+
+    def rejections(self, n: int) -> None:
+        """n consecutive RECHAZADO, each but the last followed by a finished repair."""
+        for i in range(n):
+            self.metrologia(MetrologiaState.RECHAZADO)
+            if i < n - 1:
+                self.repair("completado")
+
+    # shifting to the calendar -------------------------------------------------------
+
+    def last_moment(self) -> datetime | None:
+        if self.events:
+            return self.events[-1].ts
+        if Col.FECHA_MATERIALES in self.cells:
+            return datetime.combine(self.cells[Col.FECHA_MATERIALES], SHIFT_START)
+        return None
+
+    def shift(self, delta: timedelta) -> None:
+        for e in self.events:
+            e.ts += delta
+        for col, value in list(self.cells.items()):
+            if isinstance(value, datetime | date):
+                self.cells[col] = value + delta
+
+
+def _play(h: SpoolHistory, stage: Stage) -> None:
+    """The actions that bring a fresh spool to `stage`."""
+    order = [s.key for s in STAGES]
+    at = order.index(stage.key)
+    if not stage.materiales:
+        return
+    h.materiales()
+    if stage.key == "arm_pendiente":
+        if h.rng.random() < 0.1:
+            h.mistaken_take(Operacion.ARM, h.crew.arm)
+        return
+    old = at >= order.index("aprobado")
+    arm = {"arm_en_progreso": "en_progreso", "arm_pausado": "pausado"}.get(stage.key, "completado")
+    h.work(Operacion.ARM, arm, retired_ok=old)
+    if at <= order.index("arm_pausado"):
+        return
+    if stage.key == "sold_pendiente":
+        return
+    sold = {"sold_en_progreso": "en_progreso", "sold_pausado": "pausado"}.get(
+        stage.key, "completado"
+    )
+    h.work(Operacion.SOLD, sold, retired_ok=old)
+    if at <= order.index("metrologia_pendiente"):
+        return
+    if stage.key == "aprobado":
+        if h.rng.random() < 0.2:  # approved after a repair: the counter went back to 0
+            h.rejections(h.rng.choice((1, 1, 2)))
+            h.repair("completado")
+        h.metrologia(MetrologiaState.APROBADO)
+        return
+    ciclo = stage.ciclo if stage.ciclo is not None else h.rng.choice((1, 1, 2))
+    h.rejections(ciclo)
+    repair = {
+        "en_reparacion": "en_progreso",
+        "reparacion_pausada": "pausado",
+        "reparado": "completado",
+    }.get(stage.key)
+    if repair:
+        h.repair(repair)
+
+
+# --- the workbook ----------------------------------------------------------------------
+
+
+@dataclass
+class DemoSpool:
+    tag: str
+    stage: Stage
+    ciclo: int
+    row: dict[str, Any]  # header → cell value, as written
+
+
+@dataclass
+class DemoWorkbook:
+    """The four sheets as lists of rows (header first), ready to write with RAW input."""
+
+    operaciones: list[list[Any]]
+    trabajadores: list[list[Any]]
+    roles: list[list[Any]]
+    metadata: list[list[Any]]
+    spools: list[DemoSpool]
+    workers: tuple[DemoWorker, ...]
+
+    def sheets(self) -> dict[str, list[list[Any]]]:
+        return {
+            OPERACIONES: self.operaciones,
+            TRABAJADORES: self.trabajadores,
+            ROLES: self.roles,
+            METADATA: self.metadata,
+        }
+
+    def stage_distribution(self) -> Counter[str]:
+        return Counter(s.stage.key for s in self.spools)
+
+
+def derive_row(row: dict[str, Any]) -> DerivedState:
+    """derive_states of a finished row, read the way the pull reads it (by header)."""
+    header = HeaderMap.from_row(OPERACIONES, list(row))
+    values = list(row.values())
+
+    def get(col: str) -> str:
+        return cell_text(header.get(values, col))
+
+    return derive_states(
+        armador=get(Col.ARMADOR),
+        fecha_armado=get(Col.FECHA_ARMADO),
+        soldador=get(Col.SOLDADOR),
+        fecha_soldadura=get(Col.FECHA_SOLDADURA),
+        fecha_qc_metrologia=get(Col.FECHA_QC_METROLOGIA),
+        ocupado_por=get(Col.OCUPADO_POR),
+        estado_detalle=get(Col.ESTADO_DETALLE),
+    )
+
+
+def _finish_row(spool: SpoolRow, h: SpoolHistory, rng: random.Random) -> DemoSpool:
+    """The Operaciones row of a played spool; checks that it derives back to its stage."""
+    cells = h.cells
+    ocupado = cells.get(Col.OCUPADO_POR, "")
+    stage = spool.stage
+    estado = render_estado_detalle(
+        arm=stage.arm,
+        sold=stage.sold,
+        metrologia=stage.metrologia,
+        reparacion=stage.reparacion,
+        ciclo=h.ciclo,
+        ocupado_por=ocupado,
+    )
+    app = {
+        Col.TAG_SPOOL: spool.tag,
+        Col.OT: spool.ot,
+        Col.NV: spool.nv,
+        Col.FECHA_MATERIALES: format_date(cells.get(Col.FECHA_MATERIALES)),
+        Col.ARMADOR: cells.get(Col.ARMADOR, ""),
+        Col.FECHA_ARMADO: format_date(cells.get(Col.FECHA_ARMADO)),
+        Col.SOLDADOR: cells.get(Col.SOLDADOR, ""),
+        Col.FECHA_SOLDADURA: format_date(cells.get(Col.FECHA_SOLDADURA)),
+        Col.FECHA_QC_METROLOGIA: format_date(cells.get(Col.FECHA_QC_METROLOGIA)),
+        Col.OCUPADO_POR: ocupado,
+        Col.FECHA_OCUPACION: format_datetime(cells.get(Col.FECHA_OCUPACION)),
+        Col.VERSION: str(_uuid4(rng)),
+        Col.ESTADO_DETALLE: estado,
+    }
+    row = {name: app[name] if name in app else spool.office[name] for name in OPERACIONES_HEADER}
+
+    derived = derive_row(row)
+    got = (derived.arm, derived.sold, derived.metrologia, derived.reparacion)
+    ciclo_ok = stage.ciclo is None or derived.ciclo == stage.ciclo
+    if got != stage.states or not ciclo_ok or derived.ciclo != h.ciclo:
+        # A generator bug, not bad input: never write a demo that contradicts itself.
+        raise RuntimeError(
+            f"demo {spool.tag}: se quería {stage.key} {stage.states} ciclo {h.ciclo}, "
+            f"la fila da {got} ciclo {derived.ciclo} ({estado!r})"
+        )
+    return DemoSpool(spool.tag, stage, h.ciclo, row)
+
+
+def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) -> None:
+    """Shift a played history (whole days, keeping clock times) so that it ends near now.
+
+    Occupied spools were taken today, a few hours ago (some since yesterday or before: the
+    stuck occupations the dashboard warns about); the rest ended in the past two weeks.
+    """
+    last = h.last_moment()
+    if last is None:
+        return
+    stuck = stage.occupied and rng.random() < 0.12
+    if stage.occupied and not stuck:
+        back = 0
+    elif stuck:
+        back = rng.randint(1, 3)
+    else:
+        back = rng.choice((0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14))
+    target = now.date() - timedelta(days=back)
+    h.shift(timedelta(days=(target - last.date()).days))
+    while h.last_moment() > now:
+        h.shift(timedelta(days=-1))
+    if stage.occupied and not stuck:
+        # The open TOMAR: a few minutes to a few hours ago, after the event before it.
+        take = h.events[-1]
+        before = h.events[-2].ts if len(h.events) > 1 else take.ts - timedelta(days=1)
+        # Within the last shift: during the shift, up to now; after it, before its end.
+        day = now.date() if now.time() >= SHIFT_START else now.date() - timedelta(days=1)
+        shift_start = datetime.combine(day, SHIFT_START)
+        latest = min(now, datetime.combine(day, SHIFT_END))
+        span = min(300.0, (latest - shift_start).total_seconds() / 60)
+        when = latest - timedelta(minutes=rng.uniform(min(5.0, span / 2), span))
+        if when <= before:
+            when = before + (latest - before) / 2
+        take.ts = when.replace(microsecond=0)
+        h.cells[Col.FECHA_OCUPACION] = take.ts
+
+
+def _metadata_rows(events: list[DemoEvent]) -> list[list[Any]]:
+    """Metadata rows in chronological order; the oldest with ISO 8601 timestamps, as
+    workbooks from before v3.0 hold them."""
+    events = sorted(events, key=lambda e: e.ts)
+    iso_until = len(events) // 8
+    tz = plant_tz()
+    rows: list[list[Any]] = [list(METADATA_COLUMNS)]
+    for i, e in enumerate(events):
+        ts = (
+            e.ts.replace(tzinfo=tz).isoformat(timespec="seconds")
+            if i < iso_until
+            else format_datetime(e.ts)
+        )
+        rows.append(
+            [
+                str(e.id),
+                ts,
+                e.evento_tipo,
+                e.tag,
+                e.worker.id,
+                e.worker.short,
+                str(e.operacion),
+                e.accion,
+                format_date(e.ts.date()),
+                json.dumps(e.meta, ensure_ascii=False) if e.meta else "",
+            ]
+        )
+    return rows
+
+
+def build_demo(
+    spools: int = DEFAULT_SPOOLS, seed: int = DEFAULT_SEED, now: datetime | None = None
+) -> DemoWorkbook:
+    """The demo workbook's rows: `spools` spools over every stage, with their history.
+
+    `now` (plant time) anchors the calendar; the same seed gives the same workbook.
+    """
+    if spools < 1:
+        raise ValueError("spools must be at least 1")
+    rng = random.Random(seed)
+    now = (now or timezone.localtime(timezone.now(), plant_tz())).replace(tzinfo=None)
+    now = now.replace(microsecond=0)
+    crew = Crew.from_workers(DEMO_WORKERS)
+
+    demo_spools: list[DemoSpool] = []
+    events: list[DemoEvent] = []
+    origin = datetime.combine(date(2000, 1, 3), SHIFT_START)  # any day: shifted later
+    for spool in _spool_rows(rng, spools):
+        h = SpoolHistory(rng, crew, spool.tag, origin + timedelta(minutes=rng.uniform(0, 500)))
+        _play(h, spool.stage)
+        _calendar(h, spool.stage, rng, now)
+        demo_spools.append(_finish_row(spool, h, rng))
+        events.extend(h.events)
+
+    operaciones = [list(OPERACIONES_HEADER)] + [list(s.row.values()) for s in demo_spools]
+    trabajadores = [list(TRABAJADORES_COLUMNS)] + [
+        [w.id, w.nombre, w.apellido, w.activo] for w in DEMO_WORKERS
+    ]
+    roles: list[list[Any]] = [list(ROLES_COLUMNS)]
+    for w in DEMO_WORKERS:
+        roles += [[w.id, r, True] for r in w.roles]
+        roles += [[w.id, r, False] for r in w.inactive_roles]
+    return DemoWorkbook(
+        operaciones=operaciones,
+        trabajadores=trabajadores,
+        roles=roles,
+        metadata=_metadata_rows(events),
+        spools=demo_spools,
+        workers=DEMO_WORKERS,
+    )
+
+
+# --- the configured workbook -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkbookCheck:
+    """What the workbook holds now, from one metadata read and one values read."""
+
+    sheets: dict[str, int]  # title → sheetId
+    spools: int  # rows of Operaciones with a TAG_SPOOL
+    non_empty: frozenset[str]  # other sheets that hold something (kept)
+
+
+def inspect_workbook(wb: Any) -> WorkbookCheck:
+    """Sheets of `wb` (a gspread Spreadsheet), how many spools Operaciones holds, and which
+    other sheets have data (those are the office's and are never deleted)."""
+    titles = {ws.title: ws.id for ws in wb.worksheets()}
+    others = [t for t in titles if t not in ZEUES_SHEETS]
+    ranges = []
+    if OPERACIONES in titles:
+        ranges.append(sheets.sheet_range(OPERACIONES))
+    # A peek at the top-left of the other sheets: the default empty sheet goes, the rest stay.
+    ranges += [sheets.sheet_range(t, "A1:Z20") for t in others]
+    values = sheets.read_ranges(ranges) if ranges else []
+    count = 0
+    if OPERACIONES in titles:
+        header, rows = sheets.split_header(OPERACIONES, values.pop(0))
+        tag_col = header.find(Col.TAG_SPOOL)
+        if tag_col is not None:
+            count = sum(1 for r in rows if tag_col < len(r) and cell_text(r[tag_col]))
+    non_empty = frozenset(
+        t for t, v in zip(others, values, strict=True) if any(cell_text(c) for r in v for c in r)
+    )
+    return WorkbookCheck(titles, count, non_empty)
+
+
+def write_demo_workbook(wb: Any, demo: DemoWorkbook, check: WorkbookCheck) -> None:
+    """Replace the ZEUES sheets of `wb` with the demo in two API calls.
+
+    One spreadsheets.batchUpdate creates the four sheets with room to grow and deletes the
+    old ZEUES sheets and empty leftovers (the default first sheet); one values.batchUpdate
+    (RAW: text stays text) fills them. A placeholder sheet keeps the workbook from ever
+    having no sheet in between, which the API refuses.
+    """
+    used = set(check.sheets.values())
+    new_ids = iter(i for i in range(1_000_001, 2_000_000) if i not in used)
+    placeholder = next(new_ids)
+    existing_titles = set(check.sheets)
+    placeholder_title = next(
+        f"zeues-demo-{n}" for n in range(1, 1000) if f"zeues-demo-{n}" not in existing_titles
+    )
+    requests: list[dict[str, Any]] = [
+        {"addSheet": {"properties": {"sheetId": placeholder, "title": placeholder_title}}}
+    ]
+    requests += [
+        {"deleteSheet": {"sheetId": sid}}
+        for title, sid in check.sheets.items()
+        if title in ZEUES_SHEETS or title not in check.non_empty
+    ]
+    for index, (title, rows) in enumerate(demo.sheets().items()):
+        requests.append(
+            {
+                "addSheet": {
+                    "properties": {
+                        "sheetId": next(new_ids),
+                        "title": title,
+                        "index": index,
+                        "gridProperties": {
+                            "rowCount": len(rows) + SPARE_ROWS[title],
+                            "columnCount": len(rows[0]) + SPARE_COLS,
+                        },
+                    }
+                }
+            }
+        )
+    requests.append({"deleteSheet": {"sheetId": placeholder}})
+    wb.batch_update({"requests": requests})
+    sheets.write_cells({sheets.sheet_range(t, "A1"): rows for t, rows in demo.sheets().items()})
+
+
+# --- demo accounts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    group: str
+    is_staff: bool = False
+
+
+DEMO_LOGINS: tuple[DemoLogin, ...] = (
+    DemoLogin("estacion", "zeues-estacion", "Estación"),
+    DemoLogin("pantalla", "zeues-pantalla", "Pantalla"),
+    DemoLogin("supervisor", "zeues-supervisor", "Supervisor", is_staff=True),
+)
+
+
+class MissingGroupError(Exception):
+    """The account groups come from a data migration; without it there is nothing to join."""
+
+
+def ensure_demo_users() -> list[DemoLogin]:
+    """Create or reset the demo accounts: one per group, fixed passwords, nothing else."""
+    User = get_user_model()
+    for login in DEMO_LOGINS:
+        try:
+            group = Group.objects.get(name=login.group)
+        except Group.DoesNotExist:
+            raise MissingGroupError(
+                f"Falta el grupo {login.group!r}: ejecute `python manage.py migrate`."
+            ) from None
+        user, _ = User.objects.get_or_create(username=login.username)
+        user.set_password(login.password)
+        user.is_active = True
+        user.is_staff = login.is_staff
+        user.is_superuser = False
+        user.save()
+        # Exactly this group: a reset account has no rights left over from before.
+        user.groups.set([group])
+        user.user_permissions.clear()
+    return list(DEMO_LOGINS)

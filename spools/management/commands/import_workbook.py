@@ -1,0 +1,41 @@
+"""import_workbook FILE.xlsx: load an .xlsx into the configured workbook, then pull it."""
+
+from django.core.management.base import BaseCommand, CommandError
+
+from spools.pull import pull
+from spools.sheets import backend_name
+from spools.xlsx import import_workbook
+
+
+class Command(BaseCommand):
+    help = (
+        "Load an .xlsx (as downloaded from Google Sheets) into the configured workbook, "
+        "replacing every sheet, then pull it into the mirror. The Google backend needs --yes."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="the .xlsx file")
+        parser.add_argument(
+            "--yes", action="store_true", help="really replace the Google workbook's sheets"
+        )
+
+    def handle(self, *args, file: str, yes: bool, **options):
+        if backend_name() == "google" and not yes:
+            raise CommandError(
+                "El libro configurado es de Google Sheets: esto reemplaza todas sus hojas. "
+                "Repita con --yes para confirmar."
+            )
+        try:
+            counts = import_workbook(file, progress=self.stdout.write)
+        except FileNotFoundError:
+            raise CommandError(f"No existe el archivo {file}.") from None
+        self.stdout.write("Leyendo el libro en el espejo…")
+        result = pull(workers=True)
+        for warning in result.warnings[:50]:
+            self.stdout.write(self.style.WARNING(f"  aviso: {warning}"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Importado {file}: {sum(counts.values())} filas en {len(counts)} hojas; "
+                f"{result.spools_seen} spools, {result.events_added} eventos de historial."
+            )
+        )

@@ -1,0 +1,144 @@
+"""load_demo: a realistic demo workbook (≈300 spools over every stage), the mirror, the logins.
+
+The generator lives in `spools.demo`; this command only checks what may be replaced, runs
+the steps with a line of progress each, and prints the demo accounts.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from spools import demo
+from spools.models import Event, OutboxEntry, Spool
+from spools.pull import pull
+from spools.sheets import backend_name, open_workbook
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a demo workbook (spools over every lifecycle stage, workers, roles, history) "
+        "in the configured backend, pull it into the mirror, create the demo accounts "
+        "(estacion, pantalla, supervisor) and print their logins. Refuses to replace a "
+        "workbook that has spools unless --force; --if-empty leaves such a workbook alone. "
+        "The Google backend needs --yes."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        mode = parser.add_mutually_exclusive_group()
+        mode.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="do nothing to the workbook if Operaciones already has spools "
+            "(the demo accounts are still ensured)",
+        )
+        mode.add_argument(
+            "--force", action="store_true", help="replace a workbook that already has spools"
+        )
+        parser.add_argument(
+            "--spools",
+            type=int,
+            default=demo.DEFAULT_SPOOLS,
+            help=f"how many spools (default {demo.DEFAULT_SPOOLS})",
+        )
+        parser.add_argument(
+            "--seed",
+            type=int,
+            default=demo.DEFAULT_SEED,
+            help=f"random seed; the same seed gives the same demo (default {demo.DEFAULT_SEED})",
+        )
+        parser.add_argument(
+            "--yes", action="store_true", help="really write into the Google workbook"
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if options["spools"] < 1:
+            raise CommandError("--spools debe ser al menos 1.")
+        google = backend_name() == "google"
+        if google and not options["yes"] and not options["if_empty"]:
+            raise CommandError(self._google_refusal())
+        self.started = time.monotonic()
+
+        where = (
+            f"Google Sheets {settings.ZEUES_SHEET_ID}"
+            if google
+            else f"backend local {settings.ZEUES_LOCAL_SHEET}"
+        )
+        self.step(f"Abriendo el libro ({where})")
+        wb = open_workbook()
+        check = demo.inspect_workbook(wb)
+
+        if check.spools and options["if_empty"]:
+            self.step(
+                f"Operaciones ya tiene {check.spools} spools: el libro no se toca (--if-empty)."
+            )
+        elif check.spools and not options["force"]:
+            raise CommandError(
+                f"La hoja Operaciones ya tiene {check.spools} spools. "
+                "Use --force para reemplazar el libro por el de demostración, "
+                "o --if-empty para dejarlo como está."
+            )
+        elif google and not options["yes"]:
+            # --if-empty on Google with an empty workbook would write: that needs --yes too.
+            raise CommandError(self._google_refusal())
+        else:
+            self.load(wb, check, options["spools"], options["seed"])
+
+        self.step("Usuarios de demostración")
+        try:
+            logins = demo.ensure_demo_users()
+        except demo.MissingGroupError as exc:
+            raise CommandError(str(exc)) from None
+        self.print_logins(logins)
+
+    def load(self, wb: Any, check: demo.WorkbookCheck, spools: int, seed: int) -> None:
+        self.step(f"Generando {spools} spools (semilla {seed})")
+        book = demo.build_demo(spools=spools, seed=seed)
+        sizes = ", ".join(f"{t} {len(rows) - 1}" for t, rows in book.sheets().items())
+        self.step(f"Escribiendo el libro: {sizes} filas")
+        demo.write_demo_workbook(wb, book, check)
+
+        self.step("Cargando el espejo desde el libro (pull)")
+        # The mirror follows the new workbook: spools and history of the replaced one go,
+        # and so do writes still pending for it (they would land in the demo's rows).
+        with transaction.atomic():
+            discarded, _ = OutboxEntry.objects.filter(flushed_at__isnull=True).delete()
+            Event.objects.all().delete()
+            Spool.objects.all().delete()
+        if discarded:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"  descartadas {discarded} escrituras pendientes del libro reemplazado"
+                )
+            )
+        result = pull(workers=True)
+        for warning in result.warnings[:20]:
+            self.stdout.write(self.style.WARNING(f"  aviso: {warning}"))
+        self.step(
+            f"Espejo: {result.spools_seen} spools, {result.events_added} eventos de historial"
+        )
+        for stage in demo.STAGES:
+            n = book.stage_distribution()[stage.key]
+            self.stdout.write(f"    {n:4d}  {stage.label}")
+
+    def step(self, text: str) -> None:
+        elapsed = time.monotonic() - self.started
+        self.stdout.write(f"[{elapsed:5.1f}s] {text}")
+
+    def print_logins(self, logins: list[demo.DemoLogin]) -> None:
+        self.stdout.write(self.style.SUCCESS("Cuentas de demostración (contraseñas fijas):"))
+        self.stdout.write(f"  {'usuario':<12}{'contraseña':<20}grupo")
+        for login in logins:
+            extra = " (admin)" if login.is_staff else ""
+            self.stdout.write(f"  {login.username:<12}{login.password:<20}{login.group}{extra}")
+
+    @staticmethod
+    def _google_refusal() -> str:
+        return (
+            "El libro configurado es de Google Sheets (ZEUES_SHEET_ID): load_demo escribiría "
+            "en él. Repita con --yes para confirmar."
+        )

@@ -1,0 +1,173 @@
+"""The preconditions of the lifecycle transitions (domain.md "Actions").
+
+Each rule is a django-fsm-2 condition (a callable on the spool) that also knows what the
+worker is told when it fails: the HTTP status of product.md and a Spanish message. The
+transitions on `Spool` list their rules in the order of the domain table, so the first
+failing rule is the answer. Rules about the worker read `spool.actor`, the worker the
+service is acting for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from spools.lifecycle import MetrologiaState, ReparacionState, WorkState
+
+if TYPE_CHECKING:
+    from spools.models import Spool
+
+
+class ActionError(Exception):
+    """A refused action: status code of product.md and a message a worker understands."""
+
+    def __init__(self, status: int, message: str, code: str = ""):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    status: int
+    message: str  # may use {tag}, {occupant}, {actor}, {estado}
+    check: Callable[[Spool], bool]
+
+    def __call__(self, spool: Spool) -> bool:
+        return self.check(spool)
+
+    def error(self, spool: Spool) -> ActionError:
+        actor = getattr(spool, "actor", None)
+        return ActionError(
+            self.status,
+            self.message.format(
+                tag=spool.tag,
+                occupant=spool.ocupado_por or "nadie",
+                actor=actor.short if actor else "",
+                estado=spool.estado_detalle or "sin estado",
+            ),
+            self.code,
+        )
+
+
+def _actor_id(spool: Spool) -> int | None:
+    actor = getattr(spool, "actor", None)
+    return actor.id if actor else None
+
+
+NOT_BLOCKED = Rule(
+    "bloqueado",
+    403,
+    "El spool {tag} está BLOQUEADO: contacte al supervisor.",
+    lambda s: s.reparacion != ReparacionState.BLOQUEADO,
+)
+MATERIALES = Rule(
+    "sin_materiales",
+    400,
+    "El spool {tag} aún no tiene materiales (Fecha_Materiales vacía).",
+    lambda s: s.fecha_materiales is not None,
+)
+ARM_NOT_DONE = Rule(
+    "arm_completado",
+    400,
+    "El armado del spool {tag} ya está completado.",
+    lambda s: s.arm != WorkState.COMPLETADO,
+)
+ARM_DONE = Rule(
+    "arm_pendiente",
+    400,
+    "El spool {tag} aún no tiene el armado completado.",
+    lambda s: s.arm == WorkState.COMPLETADO,
+)
+SOLD_NOT_DONE = Rule(
+    "sold_completado",
+    400,
+    "La soldadura del spool {tag} ya está completada.",
+    lambda s: s.sold != WorkState.COMPLETADO,
+)
+SOLD_DONE = Rule(
+    "sold_pendiente",
+    400,
+    "El spool {tag} aún no tiene la soldadura completada.",
+    lambda s: s.sold == WorkState.COMPLETADO,
+)
+FREE = Rule(
+    "ocupado",
+    409,
+    "El spool {tag} está ocupado por {occupant}.",
+    lambda s: not s.ocupado_por,
+)
+OCCUPIED = Rule(
+    "no_ocupado",
+    400,
+    "El spool {tag} no está ocupado: no hay trabajo en curso.",
+    lambda s: bool(s.ocupado_por),
+)
+BY_ACTOR = Rule(
+    "ocupado_por_otro",
+    403,
+    "El spool {tag} está ocupado por {occupant}, no por {actor}.",
+    lambda s: s.occupant_id is not None and s.occupant_id == _actor_id(s),
+)
+IN_ARM = Rule(
+    "no_en_armado",
+    400,
+    "El spool {tag} no está en armado ({estado}).",
+    lambda s: s.arm == WorkState.EN_PROGRESO,
+)
+IN_SOLD = Rule(
+    "no_en_soldadura",
+    400,
+    "El spool {tag} no está en soldadura ({estado}).",
+    lambda s: s.sold == WorkState.EN_PROGRESO,
+)
+NOT_APPROVED = Rule(
+    "ya_aprobado",
+    400,
+    "El spool {tag} ya tiene la metrología aprobada.",
+    lambda s: s.metrologia != MetrologiaState.APROBADO,
+)
+NOT_IN_REPAIR_LOOP = Rule(
+    "en_reparacion",
+    400,
+    "El spool {tag} no espera metrología ({estado}).",
+    lambda s: s.reparacion in (ReparacionState.NINGUNA, ReparacionState.PENDIENTE_METROLOGIA),
+)
+# In repair by someone else passes here on purpose: FREE then answers 409 naming them,
+# as TOMAR of an occupied spool does in every operation.
+REPAIR_READY = Rule(
+    "no_rechazado",
+    400,
+    "El spool {tag} no está pendiente de reparación ({estado}).",
+    lambda s: (
+        s.reparacion
+        in (
+            ReparacionState.RECHAZADO,
+            ReparacionState.REPARACION_PAUSADA,
+            ReparacionState.EN_REPARACION,
+        )
+    ),
+)
+IN_REPAIR = Rule(
+    "no_en_reparacion",
+    400,
+    "El spool {tag} no está en reparación ({estado}).",
+    lambda s: s.reparacion == ReparacionState.EN_REPARACION,
+)
+IS_BLOCKED = Rule(
+    "no_bloqueado",
+    400,
+    "El spool {tag} no está BLOQUEADO.",
+    lambda s: s.reparacion == ReparacionState.BLOQUEADO,
+)
+
+
+def first_failure(spool: Spool, rules: list) -> ActionError | None:
+    """The error of the first rule that does not hold, in the order listed."""
+    for rule in rules:
+        if isinstance(rule, Rule) and not rule(spool):
+            return rule.error(spool)
+    return None

@@ -1,0 +1,355 @@
+"""The sync cycle: flush the outbox to the workbook and pull the workbook into the mirror.
+
+One cycle costs at most one read (one values.batchGet locating rows, columns and the
+Metadata tail — the whole Operaciones sheet when a pull is due, which serves both) and one
+write (one values.batchUpdate with every pending cell and Metadata row). Rarely more: when
+TAG_SPOOL or ID moved column since the last cycle, or the Metadata grid must grow.
+
+Exactly once: each Metadata row carries its event's ID; the read shows which IDs already
+landed (a flush that died between its two calls, or a request that timed out after
+landing), and those are not written again. Cells are idempotent (same text, same place).
+Only the holder of a database lease runs cycles, so any number of processes may try.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, close_old_connections, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from gspread.exceptions import APIError
+
+from spools import sheets
+from spools.models import OutboxEntry, SyncLease, SyncState
+from spools.pull import PullResult, apply_operaciones, pull_workers, workers_due
+from spools.values import cell_text
+from spools.workbook import (
+    METADATA,
+    METADATA_COLUMNS,
+    OPERACIONES,
+    Col,
+    HeaderMap,
+    MissingColumnError,
+    column_letter,
+    quote_sheet,
+)
+
+log = logging.getLogger(__name__)
+
+LEASE_NAME = "sheets-sync"
+LEASE_SECONDS = 60
+MAX_ENTRIES_PER_FLUSH = 1000
+METADATA_TAIL_OVERLAP = 50  # rows re-read before the last known one, to find landed IDs
+METADATA_GROW_ROWS = 1000
+IDLE_POLL_SECONDS = 0.25
+
+
+@dataclass
+class CycleResult:
+    pulled: PullResult | None = None
+    entries_flushed: int = 0
+    cells_written: int = 0
+    metadata_written: int = 0
+    metadata_already_there: int = 0
+    error: str = ""
+    changed_tags: list[str] = field(default_factory=list)
+
+    @property
+    def did_anything(self) -> bool:
+        return bool(self.pulled or self.entries_flushed)
+
+
+# --- lease ---------------------------------------------------------------------------------
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
+
+
+def acquire_lease(holder: str, seconds: int = LEASE_SECONDS) -> bool:
+    """Take or renew the sync lease; False while another live holder has it."""
+    now = timezone.now()
+    until = now + timedelta(seconds=seconds)
+    with transaction.atomic():
+        taken = (
+            SyncLease.objects.filter(name=LEASE_NAME)
+            .filter(Q(holder=holder) | Q(expires_at__lt=now))
+            .update(holder=holder, expires_at=until)
+        )
+        if taken:
+            return True
+        if SyncLease.objects.filter(name=LEASE_NAME).exists():
+            return False
+    try:
+        with transaction.atomic():
+            SyncLease.objects.create(name=LEASE_NAME, holder=holder, expires_at=until)
+        return True
+    except IntegrityError:
+        return False
+
+
+def release_lease(holder: str) -> None:
+    SyncLease.objects.filter(name=LEASE_NAME, holder=holder).delete()
+
+
+# --- the cycle -------------------------------------------------------------------------------
+
+
+def pull_due(state: SyncState) -> bool:
+    return state.last_pull_at is None or (
+        timezone.now() - state.last_pull_at >= timedelta(seconds=settings.ZEUES_PULL_INTERVAL)
+    )
+
+
+def _column_range(sheet: str, col: int, start_row: int = 1) -> str:
+    letter = column_letter(col)
+    return f"{quote_sheet(sheet)}!{letter}{start_row}:{letter}"
+
+
+def run_cycle(*, pull_now: bool = False, flush: bool = True) -> CycleResult:
+    """One flush + pull cycle. The caller holds the lease (or is the only process)."""
+    state = SyncState.get()
+    entries = (
+        list(
+            OutboxEntry.objects.filter(flushed_at__isnull=True).order_by("id")[
+                :MAX_ENTRIES_PER_FLUSH
+            ]
+        )
+        if flush
+        else []
+    )
+    do_pull = pull_now or pull_due(state)
+    result = CycleResult()
+    if not entries and not do_pull:
+        return result
+    try:
+        if do_pull:
+            result.pulled = PullResult()
+            if workers_due(state):
+                pull_workers(state, result.pulled)
+        _cycle(state, entries, do_pull, result)
+        state.last_error = ""
+    except MissingColumnError as exc:
+        state.structure_error = str(exc)
+        result.error = str(exc)
+        log.error("Workbook structure: %s", exc)
+    except (sheets.SheetUnavailableError, APIError) as exc:
+        result.error = str(exc)
+        state.last_error = str(exc)[:2000]
+        state.last_error_at = timezone.now()
+        OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
+            attempts=F("attempts") + 1
+        )
+        log.warning("Sync cycle failed, will retry: %s", exc)
+    state.save()
+    return result
+
+
+def _cycle(
+    state: SyncState, entries: list[OutboxEntry], do_pull: bool, result: CycleResult
+) -> None:
+    with_cells = [e for e in entries if e.cells]
+    with_meta = [e for e in entries if e.metadata_row]
+
+    # --- the one read -------------------------------------------------------------------
+    ranges: list[str] = []
+    if do_pull:
+        ranges.append(sheets.sheet_range(OPERACIONES))
+    elif with_cells:
+        ranges += [
+            sheets.sheet_range(OPERACIONES, "1:1"),
+            _column_range(OPERACIONES, state.tag_column),
+        ]
+    meta_start = max(2, state.metadata_last_row - METADATA_TAIL_OVERLAP)
+    if with_meta:
+        ranges += [
+            sheets.sheet_range(METADATA, "1:1"),
+            _column_range(METADATA, state.metadata_id_column, meta_start),
+        ]
+    replies = sheets.read_value_ranges(ranges)
+    values = [vr.get("values", []) for vr in replies]
+
+    ops_header: HeaderMap | None = None
+    tag_column_values: list[list] = []
+    if do_pull:
+        ops_rows = values.pop(0)
+        replies.pop(0)
+        apply_operaciones(ops_rows, state, result.pulled)
+        result.changed_tags += result.pulled.changed_tags
+        if with_cells:
+            ops_header = HeaderMap.from_row(OPERACIONES, ops_rows[0] if ops_rows else [])
+            tag_idx = ops_header.col(Col.TAG_SPOOL)
+            tag_column_values = [[r[tag_idx]] if tag_idx < len(r) else [] for r in ops_rows]
+    elif with_cells:
+        header_rows, tag_column_values = values.pop(0), values.pop(0)
+        replies.pop(0), replies.pop(0)
+        ops_header = HeaderMap.from_row(OPERACIONES, header_rows[0] if header_rows else [])
+        tag_idx = ops_header.col(Col.TAG_SPOOL)
+        if tag_idx != state.tag_column:
+            # Someone moved TAG_SPOOL since the last cycle: read the right column.
+            (tag_column_values,) = sheets.read_ranges([_column_range(OPERACIONES, tag_idx)])
+    if ops_header is not None:
+        state.tag_column = ops_header.col(Col.TAG_SPOOL)
+
+    meta_header: HeaderMap | None = None
+    tail: list[list] = []
+    grid_rows: int | None = None
+    if with_meta:
+        header_rows, tail = values.pop(0), values.pop(0)
+        grid_rows = sheets.grid_rows_of(replies[1])
+        meta_header = HeaderMap.from_row(METADATA, header_rows[0] if header_rows else [])
+        meta_header.require(METADATA_COLUMNS)
+        id_idx = meta_header.col("ID")
+        if id_idx != state.metadata_id_column:
+            (tail,) = sheets.read_ranges([_column_range(METADATA, id_idx, meta_start)])
+            state.metadata_id_column = id_idx
+
+    # --- what to write ---------------------------------------------------------------------
+    updates: dict[str, object] = {}
+    now = timezone.now()
+    errors: dict[int, str] = {}
+    if with_cells:
+        assert ops_header is not None
+        rows_by_tag: dict[str, int] = {}
+        for i, row in enumerate(tag_column_values):
+            if i == 0 or not row:
+                continue
+            rows_by_tag.setdefault(cell_text(row[0]), i + 1)  # the first row wins
+        latest: dict[tuple[int, int], object] = {}
+        for entry in with_cells:
+            row_no = rows_by_tag.get(entry.tag)
+            if row_no is None:
+                errors[entry.pk] = f"El spool {entry.tag} ya no está en la hoja {OPERACIONES}."
+                continue
+            for column, value in entry.cells.items():
+                latest[(row_no, ops_header.col(column))] = value  # later entries win
+        for (row_no, col), value in latest.items():
+            updates[f"{quote_sheet(OPERACIONES)}!{column_letter(col)}{row_no}"] = value
+        result.cells_written = len(latest)
+
+    if with_meta:
+        assert meta_header is not None
+        landed = {cell_text(r[0]) for r in tail if r}
+        last_filled = meta_start - 1 + len(tail)
+        new_rows = [e.metadata_row for e in with_meta if e.metadata_row["ID"] not in landed]
+        result.metadata_already_there = len(with_meta) - len(new_rows)
+        if new_rows:
+            first = last_filled + 1
+            last = last_filled + len(new_rows)
+            if grid_rows is not None and last > grid_rows:
+                sheets.add_rows(METADATA, max(METADATA_GROW_ROWS, last - grid_rows))
+            width = max(meta_header.col(c) for c in METADATA_COLUMNS) + 1
+            block = []
+            for meta in new_rows:
+                row = [""] * width
+                for column in METADATA_COLUMNS:
+                    row[meta_header.col(column)] = meta.get(column, "")
+                block.append(row)
+            updates[f"{quote_sheet(METADATA)}!A{first}:{column_letter(width - 1)}{last}"] = block
+            state.metadata_last_row = last
+        else:
+            state.metadata_last_row = max(last_filled, 1)
+        result.metadata_written = len(new_rows)
+
+    # --- the one write ----------------------------------------------------------------------
+    if updates:
+        sheets.write_cells(updates)
+    if entries:
+        with transaction.atomic():
+            OutboxEntry.objects.filter(pk__in=[e.pk for e in entries if e.pk not in errors]).update(
+                flushed_at=now
+            )
+            for pk, message in errors.items():
+                OutboxEntry.objects.filter(pk=pk).update(flushed_at=now, error=message)
+        state.last_flush_at = now
+        result.entries_flushed = len(entries)
+        if errors:
+            state.last_error = "; ".join(list(errors.values())[:5])
+            state.last_error_at = now
+    state.structure_error = state.structure_error if do_pull else ""
+
+
+def flush_until_empty(
+    progress: Callable[[str], None] = lambda _: None, max_cycles: int = 100
+) -> int:
+    """Write everything pending now (commands, tests). Returns entries written."""
+    written = 0
+    for _ in range(max_cycles):
+        pending = OutboxEntry.objects.filter(flushed_at__isnull=True).count()
+        if not pending:
+            break
+        progress(f"Escribiendo {pending} cambios pendientes en el libro…")
+        result = run_cycle()
+        if result.error:
+            raise sheets.SheetUnavailableError(result.error)
+        written += result.entries_flushed
+    return written
+
+
+# --- the loop: the sync worker, or a thread of the web process ------------------------------
+
+_wake = threading.Event()
+_thread: threading.Thread | None = None
+_thread_lock = threading.Lock()
+
+
+def kick() -> None:
+    """Ask the local sync loop to run a cycle now (after an action commits)."""
+    _wake.set()
+
+
+def sync_loop(
+    stop: threading.Event, *, on_cycle: Callable[[CycleResult], None] | None = None
+) -> None:
+    """Flush and pull until `stop` is set; back off while the workbook fails."""
+    holder = holder_id()
+    backoff = 0.0
+    try:
+        while not stop.is_set():
+            try:
+                if acquire_lease(holder):
+                    result = run_cycle()
+                    if on_cycle and result.did_anything:
+                        on_cycle(result)
+                    backoff = min(max(1.0, backoff * 2), 30.0) if result.error else 0.0
+            except Exception:  # noqa: BLE001 - the loop must outlive any one bad cycle
+                log.exception("Sync cycle crashed")
+                backoff = min(max(1.0, backoff * 2), 30.0)
+            finally:
+                close_old_connections()
+            if backoff:
+                stop.wait(backoff)  # a kick does not cut a backoff short
+            else:
+                _wake.wait(timeout=IDLE_POLL_SECONDS)
+                _wake.clear()
+    finally:
+        try:
+            release_lease(holder)
+        except Exception:  # noqa: BLE001 - best effort at shutdown; the lease expires anyway
+            log.debug("could not release the sync lease", exc_info=True)
+        close_old_connections()
+
+
+def start_background_sync(on_cycle: Callable[[CycleResult], None] | None = None) -> None:
+    """Start the sync loop in a daemon thread of this process (once)."""
+    global _thread
+    with _thread_lock:
+        if _thread is not None and _thread.is_alive():
+            return
+        stop = threading.Event()
+        _thread = threading.Thread(
+            target=sync_loop,
+            args=(stop,),
+            kwargs={"on_cycle": on_cycle},
+            name="zeues-sync",
+            daemon=True,
+        )
+        _thread.start()

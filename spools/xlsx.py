@@ -1,0 +1,182 @@
+"""Whole-workbook .xlsx import and export, through the gateway's gspread Spreadsheet.
+
+Export keeps what a person sees: text stays text (even "=1+1" typed as text), numbers stay
+numbers, date cells become Excel dates, formulas stay formulas. Import writes values RAW
+(text can never turn into a formula) and only dates and real formulas as USER_ENTERED, so
+that an export → import → export round trip gives the same cells.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.cell.cell import TYPE_FORMULA, TYPE_STRING
+
+from spools.sheets import open_workbook
+from spools.values import SERIAL_EPOCH, format_date, format_datetime
+from spools.workbook import column_letter, quote_sheet
+
+_DATE_TEXT = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?$")
+ROWS_PER_REQUEST = 2000  # keeps each request far below the API's payload limit
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def _serial_to_python(serial: float, with_time: bool) -> datetime | date:
+    days = int(serial)
+    seconds = round((serial - days) * 86400)
+    d = date.fromordinal(SERIAL_EPOCH.toordinal() + days)
+    if not with_time:
+        return d
+    return datetime.combine(d, time()) + timedelta(seconds=seconds)
+
+
+def export_workbook(path: str | Path, progress: Progress = _quiet) -> dict[str, int]:
+    """Save every sheet of the workbook as .xlsx. Returns rows written per sheet."""
+    wb = open_workbook()
+    titles = [ws.title for ws in wb.worksheets()]
+    ranges = [quote_sheet(t) for t in titles]
+    progress(f"Leyendo {len(titles)} hojas: {', '.join(titles)}")
+
+    def get(render: str) -> list[list[list]]:
+        reply = wb.values_batch_get(
+            ranges, params={"valueRenderOption": render, "dateTimeRenderOption": "SERIAL_NUMBER"}
+        )
+        return [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+
+    raw, formulas, shown = get("UNFORMATTED_VALUE"), get("FORMULA"), get("FORMATTED_VALUE")
+    book = Workbook()
+    book.remove(book.active)
+    counts: dict[str, int] = {}
+    for title, rows, f_rows, s_rows in zip(titles, raw, formulas, shown, strict=True):
+        ws = book.create_sheet(title)
+        for r, row in enumerate(rows):
+            for c, value in enumerate(row):
+                if value == "" or value is None:
+                    continue
+                formula = _at(f_rows, r, c)
+                text = _at(s_rows, r, c)
+                cell = ws.cell(row=r + 1, column=c + 1)
+                if isinstance(formula, str) and formula.startswith("=") and formula != value:
+                    cell.value = formula  # a real formula
+                elif (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and (isinstance(text, str) and _DATE_TEXT.match(text.strip()))
+                ):
+                    with_time = ":" in text
+                    cell.value = _serial_to_python(value, with_time)
+                    cell.number_format = "DD-MM-YYYY HH:MM:SS" if with_time else "DD-MM-YYYY"
+                else:
+                    cell.value = value
+                    if isinstance(value, str):
+                        cell.data_type = TYPE_STRING  # "=1+1" typed as text stays text
+        counts[title] = len(rows)
+    book.save(path)
+    progress(f"Guardado {path}")
+    return counts
+
+
+def _at(rows: list[list], r: int, c: int) -> object:
+    if r < len(rows) and c < len(rows[r]):
+        return rows[r][c]
+    return None
+
+
+def _cell_for_sheet(cell) -> tuple[object, bool]:
+    """(value, user_entered) for one openpyxl cell."""
+    value = cell.value
+    if value is None:
+        return "", False
+    if cell.data_type == TYPE_FORMULA and isinstance(value, str):
+        return value, True
+    if isinstance(value, datetime):
+        if value.time() == time() and "h" not in (cell.number_format or "").lower():
+            return format_date(value.date()), True
+        return format_datetime(value), True
+    if isinstance(value, date):
+        return format_date(value), True
+    if isinstance(value, time):
+        return value.strftime("%H:%M:%S"), False
+    return value, False
+
+
+def import_workbook(path: str | Path, progress: Progress = _quiet) -> dict[str, int]:
+    """Replace the workbook's sheets with those of an .xlsx. Returns rows per sheet."""
+    book = load_workbook(path)  # formulas kept as formulas
+    sheets: list[tuple[str, list[list], list[tuple[str, object]]]] = []
+    for ws in book.worksheets:
+        grid: list[list] = []
+        entered: list[tuple[str, object]] = []
+        last_used = 0
+        for r, row in enumerate(ws.iter_rows()):
+            values = []
+            for c, cell in enumerate(row):
+                value, user_entered = _cell_for_sheet(cell)
+                if user_entered:
+                    entered.append((f"{quote_sheet(ws.title)}!{column_letter(c)}{r + 1}", value))
+                    value = ""
+                if cell.value is not None:
+                    last_used = r + 1
+                values.append(value)
+            grid.append(values)
+        del grid[last_used:]  # trailing empty rows are not data
+        sheets.append((ws.title, grid, entered))
+        progress(f"Leída la hoja {ws.title}: {len(grid)} filas")
+
+    wb = open_workbook()
+    old = wb.worksheets()
+    # A spreadsheet can never be left without sheets: add a placeholder, drop the old ones.
+    placeholder = wb.add_worksheet("_importando", rows=1, cols=1)
+    if old:
+        wb.batch_update({"requests": [{"deleteSheet": {"sheetId": ws.id}} for ws in old]})
+    requests = []
+    for title, grid, _ in sheets:
+        width = max((len(r) for r in grid), default=1)
+        requests.append(
+            {
+                "addSheet": {
+                    "properties": {
+                        "title": title,
+                        "gridProperties": {
+                            "rowCount": max(len(grid), 1000),
+                            "columnCount": max(width, 26),
+                        },
+                    }
+                }
+            }
+        )
+    wb.batch_update({"requests": requests})
+    wb.del_worksheet(placeholder)
+    progress(f"Hojas creadas: {', '.join(t for t, _, _ in sheets)}")
+
+    counts: dict[str, int] = {}
+    for title, grid, _ in sheets:
+        for start in range(0, len(grid), ROWS_PER_REQUEST):
+            chunk = grid[start : start + ROWS_PER_REQUEST]
+            wb.values_update(
+                f"{quote_sheet(title)}!A{start + 1}",
+                params={"valueInputOption": "RAW"},
+                body={"values": chunk, "majorDimension": "ROWS"},
+            )
+        counts[title] = len(grid)
+        progress(f"Escrita la hoja {title}: {len(grid)} filas")
+    entered = [(rng, v) for _, _, e in sheets for rng, v in e]
+    for start in range(0, len(entered), ROWS_PER_REQUEST * 10):
+        chunk = entered[start : start + ROWS_PER_REQUEST * 10]
+        wb.values_batch_update(
+            {
+                "valueInputOption": "USER_ENTERED",
+                "data": [{"range": rng, "values": [[v]]} for rng, v in chunk],
+            }
+        )
+    if entered:
+        progress(f"Fechas y fórmulas escritas: {len(entered)} celdas")
+    return counts

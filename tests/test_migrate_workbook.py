@@ -1,0 +1,473 @@
+"""migrate_workbook: a v2.1 workbook becomes v3.0, with backup, verification and rollback.
+
+Everything runs against the local Sheets backend through the real gspread client; the
+backend's call counters prove when nothing was written.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from spools.sheets import SheetUnavailableError, open_workbook
+from spools.workbook import OPERACIONES, V21_COLUMNS, V30_NEW_COLUMNS, HeaderMap
+from spools.workbook_migration import (
+    BACKUP_PREFIX,
+    VerificationFailed,
+    WorkbookIO,
+    add_columns,
+    fill_rows,
+    plan_migration,
+    read_workbook,
+    take_backup,
+    verify_migration,
+    widen_grid,
+)
+from tests.builders import build_workbook, spool, worker
+
+MAT = "01-05-2026"
+WORKERS = [
+    worker(93, "Mario", "Rojas", roles=["Armador"]),
+    worker(94, "Juan", "Pérez", roles=["Soldador"]),
+    worker(95, "Ana", "Soto", roles=["Metrologia"]),
+]
+
+# One row per lifecycle stage a v2.1 workbook can express, with the Estado_Detalle the
+# migration must give it and the states the pull must then read. Dates come in the forms
+# real sheets hold: DD-MM-YYYY text, DD/MM/YYYY text and serial numbers.
+STAGES = [
+    (
+        spool("MK-001", OT="OT-1", NV="NV-1"),
+        "Disponible - ARM pendiente, SOLD pendiente",
+        ("PENDIENTE", "PENDIENTE", "PENDIENTE"),
+    ),
+    (
+        spool("MK-002", OT="OT-1", Fecha_Materiales=MAT),
+        "Disponible - ARM pendiente, SOLD pendiente",
+        ("PENDIENTE", "PENDIENTE", "PENDIENTE"),
+    ),
+    (
+        spool("MK-003", Fecha_Materiales=MAT, Armador="MR(93)"),
+        "Disponible - ARM pausado, SOLD pendiente",
+        ("PAUSADO", "PENDIENTE", "PENDIENTE"),
+    ),
+    (
+        spool("MK-004", Fecha_Materiales=46143, Armador="MR(93)", Fecha_Armado="02/05/2026"),
+        "Disponible - ARM completado, SOLD pendiente",
+        ("COMPLETADO", "PENDIENTE", "PENDIENTE"),
+    ),
+    (
+        spool(
+            "MK-005", Fecha_Materiales=MAT, Armador="MR(93)", Fecha_Armado=46144, Soldador="JP(94)"
+        ),
+        "Disponible - ARM completado, SOLD pausado",
+        ("COMPLETADO", "PAUSADO", "PENDIENTE"),
+    ),
+    (
+        spool(
+            "MK-006",
+            Fecha_Materiales=MAT,
+            Armador="MR(93)",
+            Fecha_Armado="02-05-2026",
+            Soldador="JP(94)",
+            Fecha_Soldadura="03-05-2026",
+        ),
+        "Disponible - ARM completado, SOLD completado, Metrología pendiente",
+        ("COMPLETADO", "COMPLETADO", "PENDIENTE"),
+    ),
+    (
+        spool(
+            "MK-007",
+            Fecha_Materiales=MAT,
+            Armador="MR(93)",
+            Fecha_Armado="02-05-2026",
+            Soldador="JP(94)",
+            Fecha_Soldadura="03-05-2026",
+            Fecha_QC_Metrologia=46146,
+            Observaciones="=no es fórmula",
+        ),
+        "Disponible - ARM completado, SOLD completado, METROLOGIA APROBADO ✓",
+        ("COMPLETADO", "COMPLETADO", "APROBADO"),
+    ),
+]
+# A blank row and a row with stray text but no TAG: kept, never filled.
+ODD_ROWS = [spool(""), spool("", Observaciones="nota suelta")]
+
+
+def v21_workbook(spools: list[dict] | None = None, *, narrow: bool = True):
+    """A v2.1 workbook; `narrow`: the Operaciones grid exactly as wide as its header."""
+    rows = (
+        spools
+        if spools is not None
+        else [s for s, _, _ in STAGES[:4]] + ODD_ROWS + [s for s, _, _ in STAGES[4:]]
+    )
+    wb = build_workbook(rows, WORKERS, v21=True)
+    if narrow:
+        ws = wb.worksheet(OPERACIONES)
+        ws.resize(cols=len(ws.row_values(1)))
+    return wb
+
+
+def run(*args: str) -> str:
+    out = StringIO()
+    call_command("migrate_workbook", *args, stdout=out)
+    return out.getvalue()
+
+
+def workbook_state() -> dict[str, tuple[int, int, list[list]]]:
+    """Every sheet but the backups: grid size and unformatted values, read with gspread."""
+    wb = open_workbook()
+    sheets = [ws for ws in wb.worksheets() if not ws.title.startswith(BACKUP_PREFIX)]
+    reply = wb.values_batch_get(
+        [f"'{ws.title}'" for ws in sheets],
+        params={"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"},
+    )
+    return {
+        ws.title: (ws.row_count, ws.col_count, vr.get("values", []))
+        for ws, vr in zip(sheets, reply["valueRanges"], strict=True)
+    }
+
+
+def backup_titles() -> list[str]:
+    return [ws.title for ws in open_workbook().worksheets() if ws.title.startswith(BACKUP_PREFIX)]
+
+
+def operaciones() -> tuple[HeaderMap, list[list]]:
+    _, _, rows = workbook_state()[OPERACIONES]
+    return HeaderMap.from_row(OPERACIONES, rows[0]), rows
+
+
+def by_tag(header: HeaderMap, rows: list[list]) -> dict[str, list]:
+    return {r[0]: r for r in rows[1:] if r and r[0]}
+
+
+def padded(rows: list[list], width: int) -> list[list]:
+    return [list(r) + [""] * (width - len(r)) for r in rows]
+
+
+# --- the real run ------------------------------------------------------------------------
+
+
+def test_v21_workbook_as_wide_as_its_data_is_widened_and_migrated(sheet_store):
+    v21_workbook()
+    before = workbook_state()
+    _, old_cols, old_rows = before[OPERACIONES]
+    assert old_cols == len(old_rows[0]) == 12  # no room for a single new column
+
+    out = run()
+
+    after = workbook_state()
+    rows_, cols, rows = after[OPERACIONES]
+    assert cols == 16
+    # The four v3.0 columns at the end of the header, in order.
+    assert rows[0] == old_rows[0] + list(V30_NEW_COLUMNS)
+    assert "M1 = Ocupado_Por" in out and "P1 = Estado_Detalle" in out
+    # Every pre-existing cell unchanged (values and types: serials stay numbers).
+    assert padded([r[:12] for r in rows], 12) == padded(old_rows, 12)
+    assert len(rows) == len(old_rows)
+    # Other sheets untouched.
+    for title in before:
+        if title != OPERACIONES:
+            assert after[title] == before[title]
+    header = HeaderMap.from_row(OPERACIONES, rows[0])
+    tagged = by_tag(header, rows)
+    assert set(tagged) == {s["TAG_SPOOL"] for s, _, _ in STAGES}
+    versions = [header.get(r, "version") for r in tagged.values()]
+    assert all(uuid.UUID(v).version == 4 for v in versions)
+    assert len(set(versions)) == len(versions)
+    for r in tagged.values():
+        assert header.get(r, "Ocupado_Por") in (None, "")
+        assert header.get(r, "Fecha_Ocupacion") in (None, "")
+    # Tagless rows are not filled.
+    for r in rows[1:]:
+        if not r or not r[0]:
+            assert all(v == "" for v in r[12:])
+    assert "[6/6] Verificando" in out and "OK:" in out
+    assert len(backup_titles()) == len(before)
+
+
+def test_rows_in_every_stage_get_the_estado_detalle_their_columns_imply(sheet_store):
+    v21_workbook()
+    run()
+    header, rows = operaciones()
+    tagged = by_tag(header, rows)
+    for s, estado, _ in STAGES:
+        assert header.get(tagged[s["TAG_SPOOL"]], "Estado_Detalle") == estado, s["TAG_SPOOL"]
+
+
+def test_new_columns_go_after_unlabelled_data_never_over_it(sheet_store):
+    wb = v21_workbook([s for s, _, _ in STAGES[:2]], narrow=False)
+    wb.worksheet(OPERACIONES).update_cell(3, 13, "dato sin encabezado")  # column M
+
+    out = run()
+
+    header, rows = operaciones()
+    assert rows[2][12] == "dato sin encabezado"
+    assert header.find("Ocupado_Por") == 13  # N
+    assert "N1 = Ocupado_Por" in out
+    assert "no hace falta ampliarla" in out  # the default 26-column grid has room
+
+
+def test_unreadable_cell_is_reported_with_tag_and_column(sheet_store):
+    v21_workbook([spool("MK-900", Fecha_Materiales=MAT, Armador="MR(93)", Fecha_Armado="ayer")])
+    out = run()
+    assert re.search(r"MK-900 Fecha_Armado: fecha no reconocida", out)
+    header, rows = operaciones()
+    assert header.get(rows[1], "Estado_Detalle") == "Disponible - ARM pausado, SOLD pendiente"
+
+
+@pytest.mark.django_db
+def test_migrated_workbook_works_with_the_app_pull_tomar_export(sheet_store, tmp_path):
+    from openpyxl import load_workbook
+
+    from spools.models import Spool, SyncState
+    from spools.pull import pull
+
+    v21_workbook()
+    run()
+
+    result = pull(workers=True)
+
+    assert result.warnings == []
+    assert SyncState.get().structure_error == ""
+    assert Spool.objects.count() == len(STAGES)
+    for s, estado, (arm, sold, metrologia) in STAGES:
+        got = Spool.objects.get(tag=s["TAG_SPOOL"])
+        assert (got.arm, got.sold, got.metrologia) == (arm, sold, metrologia)
+        assert got.reparacion == "NINGUNA"
+        assert got.estado_detalle == estado
+        assert got.problems == []
+        assert uuid.UUID(got.version)
+
+    # TOMAR lands in the new columns.
+    from occupation.services import ActionCommand, perform_action
+    from spools.sync import flush_until_empty
+
+    migrated_version = Spool.objects.get(tag="MK-002").version
+    outcome = perform_action(ActionCommand("ARM", "TOMAR", 93, ["MK-002"]))
+    assert [r.status for r in outcome.results] == [200]
+    flush_until_empty()
+    header, rows = operaciones()
+    row = by_tag(header, rows)["MK-002"]
+    assert header.get(row, "Ocupado_Por") == "MR(93)"
+    assert (
+        header.get(row, "Estado_Detalle")
+        == "MR(93) trabajando ARM (ARM en progreso, SOLD pendiente)"
+    )
+    assert header.get(row, "version") not in ("", migrated_version)
+
+    # The migrated workbook exports like any other.
+    call_command("export_workbook", str(tmp_path / "libro.xlsx"), stdout=StringIO())
+    header = [c.value for c in load_workbook(tmp_path / "libro.xlsx")[OPERACIONES][1]]
+    assert header[-4:] == list(V30_NEW_COLUMNS)
+
+
+# --- dry run, idempotence, interruption -----------------------------------------------------
+
+
+def test_dry_run_says_what_would_change_and_writes_nothing(sheet_store):
+    v21_workbook()
+    before = workbook_state()
+    sheet_store.reset_counters()
+
+    out = run("--dry-run")
+
+    assert sheet_store.status()["writes"] == 0
+    assert workbook_state() == before
+    assert backup_titles() == []
+    for line in (
+        "M1 = Ocupado_Por",
+        "N1 = Fecha_Ocupacion",
+        "O1 = version",
+        "P1 = Estado_Detalle",
+        "se amplía de 12 a 16 columnas",
+        "version (columna O): se completan 7 de 7 filas con TAG_SPOOL — filas 2–5, 8–10",
+        "Estado_Detalle (columna P): se completan 7 de 7 filas",
+        "2 × Disponible - ARM pendiente, SOLD pendiente",
+        "no se escribió nada",
+    ):
+        assert line in out, line
+
+
+def test_second_run_finds_nothing_to_do_and_writes_nothing(sheet_store):
+    v21_workbook()
+    run()
+    migrated = workbook_state()
+    sheet_store.reset_counters()
+
+    out = run()
+
+    assert "Nada que hacer" in out
+    assert sheet_store.status()["writes"] == 0
+    assert workbook_state() == migrated
+    assert "0 escrituras" in out
+
+
+def test_run_killed_after_adding_columns_completes_on_rerun(sheet_store):
+    v21_workbook()
+    before = workbook_state()
+    quiet = lambda _: None  # noqa: E731
+    io = WorkbookIO(open_workbook())
+    snapshot = read_workbook(io)
+    plan = plan_migration(snapshot)
+    take_backup(io, snapshot, quiet)
+    widen_grid(io, plan)
+    add_columns(io, plan)
+    # The sheet goes away when the rows are being filled: the run dies there, and a
+    # command started meanwhile says how to go on.
+    sheet_store.set_outage(True)
+    with pytest.raises(SheetUnavailableError):
+        fill_rows(io, plan)
+    with pytest.raises(CommandError, match="continúa donde quedó"):
+        run()
+    sheet_store.set_outage(False)
+    header, rows = operaciones()
+    assert not header.missing(V30_NEW_COLUMNS)
+    assert all(header.get(r, "version") in (None, "") for r in rows[1:])
+
+    out = run()
+
+    assert "se reutiliza la copia" in out  # the workbook did not change: no second backup
+    assert len(backup_titles()) == len(before)
+    assert "se completan 7 de 7 filas" in out
+    header, rows = operaciones()
+    tagged = by_tag(header, rows)
+    for s, estado, _ in STAGES:
+        row = tagged[s["TAG_SPOOL"]]
+        assert header.get(row, "Estado_Detalle") == estado
+        assert uuid.UUID(header.get(row, "version"))
+    sheet_store.reset_counters()
+    assert "Nada que hacer" in run()
+    assert sheet_store.status()["writes"] == 0
+
+
+def test_rerun_fills_only_the_rows_still_empty(sheet_store):
+    v21_workbook()
+    run()
+    header, rows = operaciones()
+    mk3 = next(i for i, r in enumerate(rows) if r[0] == "MK-003") + 1
+    kept_version = header.get(rows[mk3 - 1], "version")
+    ws = open_workbook().worksheet(OPERACIONES)
+    ws.update_cell(mk3, header.col("Estado_Detalle") + 1, "")
+    ws.append_row(["MK-100", "OT-9"], value_input_option="RAW")  # the office adds a spool
+
+    out = run()
+
+    assert "version (columna O): se completan 1 de 8 filas con TAG_SPOOL — filas 11" in out
+    assert "Estado_Detalle (columna P): se completan 2 de 8 filas" in out
+    header, rows = operaciones()
+    tagged = by_tag(header, rows)
+    assert header.get(tagged["MK-003"], "version") == kept_version
+    assert (
+        header.get(tagged["MK-003"], "Estado_Detalle") == "Disponible - ARM pausado, SOLD pendiente"
+    )
+    assert uuid.UUID(header.get(tagged["MK-100"], "version"))
+
+
+# --- refusals and loud failures ------------------------------------------------------------
+
+
+def test_workbook_without_tag_spool_is_refused_naming_the_column(sheet_store):
+    columns = tuple(c for c in V21_COLUMNS if c != "TAG_SPOOL")
+    build_workbook([spool("MK-1", OT="1")], WORKERS, columns=columns)
+    before = workbook_state()
+    sheet_store.reset_counters()
+
+    with pytest.raises(CommandError, match="columna requerida TAG_SPOOL"):
+        run()
+
+    assert sheet_store.status()["writes"] == 0
+    assert workbook_state() == before
+    assert backup_titles() == []
+
+
+def test_verification_fails_loudly_when_a_cell_changed_under_the_migration(sheet_store):
+    v21_workbook()
+    io = WorkbookIO(open_workbook())
+    snapshot = read_workbook(io)
+    plan = plan_migration(snapshot)
+    take_backup(io, snapshot, lambda _: None)
+    widen_grid(io, plan)
+    add_columns(io, plan)
+    fill_rows(io, plan)
+    open_workbook().worksheet(OPERACIONES).update_cell(2, 2, "OT-cambiada")  # B2, mid-run
+
+    with pytest.raises(VerificationFailed) as failure:
+        verify_migration(io, plan)
+
+    assert "Operaciones!B2: se esperaba 'OT-1', hay 'OT-cambiada'" in str(failure.value)
+    assert "--rollback" in str(failure.value)
+
+
+# --- rollback --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("narrow", [True, False], ids=["grid-widened", "grid-had-room"])
+def test_rollback_restores_the_exact_v21_workbook(sheet_store, narrow):
+    v21_workbook(narrow=narrow)
+    before = workbook_state()
+    run()
+    assert workbook_state() != before
+
+    out = run("--rollback")
+
+    assert workbook_state() == before  # grid sizes, every value and its type
+    assert "[4/4] Verificando celda por celda" in out
+    assert "idéntico a la copia" in out
+    # The backup stays (hidden) for another rollback.
+    wb = open_workbook()
+    backups = [ws for ws in wb.worksheets() if ws.title.startswith(BACKUP_PREFIX)]
+    assert backups and all(ws.isSheetHidden for ws in backups)
+
+
+def test_backups_are_never_overwritten_and_rollback_uses_the_latest(sheet_store):
+    v21_workbook()
+    run()
+    first = set(backup_titles())
+    run("--rollback")
+    assert "se reutiliza" in run("--dry-run")  # unchanged since the backup
+    open_workbook().worksheet(OPERACIONES).update_cell(2, 2, "OT-nueva")
+    edited = workbook_state()
+
+    run()
+
+    second = set(backup_titles())
+    assert first < second and len(second) == 2 * len(first)
+    run("--rollback")
+    assert workbook_state() == edited
+
+
+def test_rollback_without_backup_is_refused(sheet_store):
+    v21_workbook()
+    sheet_store.reset_counters()
+    with pytest.raises(CommandError, match="No hay ninguna copia de seguridad"):
+        run("--rollback")
+    assert sheet_store.status()["writes"] == 0
+
+
+# --- what it costs ---------------------------------------------------------------------------
+
+
+def test_migrating_2000_rows_stays_within_the_write_quota(sheet_store):
+    stages = [s for s, _, _ in STAGES]
+    spools = [{**stages[i % len(stages)], "TAG_SPOOL": f"MK-{i:05d}"} for i in range(2000)]
+    v21_workbook(spools)
+    sheet_store.reset_counters()
+
+    out = run()
+
+    status = sheet_store.status()
+    print(
+        f"\nmigrate_workbook, 2,000 rows: {status['reads']} read requests, "
+        f"{status['writes']} write requests, by kind {status['by_kind']}; "
+        f"the command says: {out.strip().splitlines()[-2]}"
+    )
+    # Google allows 60 write (and 60 read) requests per minute per user.
+    assert status["writes"] <= 60
+    assert status["reads"] <= 60
+    header, rows = operaciones()
+    assert sum(1 for r in rows[1:] if header.get(r, "Estado_Detalle")) == 2000
