@@ -856,6 +856,28 @@ def test_a_batch_update_of_300_cells_spread_over_rows_is_fast(book):
     assert ws.acell("B38").value == "n1"
 
 
+def test_an_unknown_endpoint_is_googles_404(db):
+    reply = local_session(db).get(
+        f"https://sheets.googleapis.com/v4/spreadsheets/{LOCAL_SPREADSHEET_ID}/developerMetadata/1"
+    )
+    assert reply.status_code == 404
+    assert reply.json()["error"]["status"] == "NOT_FOUND"
+
+
+def test_a_backend_bug_answers_500_internal_and_applies_nothing(book, store, monkeypatch):
+    from spools.local_sheet import values_api
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    ws = book.sheet1
+    monkeypatch.setattr(values_api, "values_update", broken)
+    with pytest.raises(APIError) as err:
+        ws.update([["x"]], "A1")
+    assert (err.value.code, err.value.error["status"]) == (500, "INTERNAL")
+    assert store.status()["failures"] == {"500": 1}
+
+
 def test_reply_bodies_are_plain_json(db):
     reply = local_session(db).get(
         f"https://sheets.googleapis.com/v4/spreadsheets/{LOCAL_SPREADSHEET_ID}/values/A1"

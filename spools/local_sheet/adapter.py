@@ -61,10 +61,19 @@ class LocalSheetsAdapter(BaseAdapter):
         try:
             call = api.route(method, url)
         except ApiError as exc:
-            self.store.begin_call("unknown", method != "GET")
-            self.store.count_failure(str(exc.code))
+            self.store.record("unknown", method != "GET", failure=str(exc.code))
             return self._response(request, exc.code, exc.body(), started)
-        faults, fate = self.store.begin_call(call.kind, call.write)
+        try:
+            faults, fate, result = self.store.call(
+                call.spreadsheet_id,
+                call.kind,
+                call.write,
+                lambda book: api.execute(book, call, url, request.body),
+            )
+        except Exception as exc:  # noqa: BLE001 - a backend bug answers as Google's would
+            log.exception("local sheet backend failed on %s %s", method, url)
+            error = ApiError(500, f"Internal error encountered. ({type(exc).__name__}: {exc})")
+            return self._response(request, 500, error.body(), started)
         if fate == "outage":
             raise requests.exceptions.ConnectionError(
                 f"HTTPSConnectionPool(host='{api.SHEETS_HOST}', port=443): Max retries exceeded "
@@ -72,21 +81,15 @@ class LocalSheetsAdapter(BaseAdapter):
                 "- local sheet backend: simulated outage)",
                 request=request,
             )
-        latency = faults.latency_ms / 1000
-        read_timeout = _read_timeout(timeout)
         if isinstance(fate, int):
             status, body = fate, simulated(fate, call.write).body()
+        elif isinstance(result, ApiError):
+            status, body = result.code, result.body()
         else:
-            try:
-                status, body = 200, api.execute(self.store, call, url, request.body)
-            except ApiError as exc:
-                status, body = exc.code, exc.body()
-                self.store.count_failure(str(exc.code))
-            except Exception as exc:  # noqa: BLE001 - a backend bug answers as Google's would
-                log.exception("local sheet backend failed on %s %s", method, url)
-                error = ApiError(500, f"Internal error encountered. ({type(exc).__name__}: {exc})")
-                status, body = 500, error.body()
-                self.store.count_failure("500")
+            assert isinstance(result, bytes)
+            status, body = 200, result
+        latency = faults.latency_ms / 1000
+        read_timeout = _read_timeout(timeout)
         if latency:
             if read_timeout is not None and latency > read_timeout:
                 # The call has landed; only the answer is lost, as with a real timeout.

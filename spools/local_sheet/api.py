@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import sheets_api, values_api
 from .errors import ApiError, bad_request, not_found
-from .store import LocalSheetStore
+from .store import Book
 
 SHEETS_HOST = "sheets.googleapis.com"
 DRIVE_HOST = "www.googleapis.com"
@@ -99,12 +99,13 @@ def _body(raw: bytes | str | None) -> dict:
     return body
 
 
-def _drive_file(store: LocalSheetStore, call: Call, params: dict) -> dict:
-    with store.transaction() as con:
-        row = store.spreadsheet_row(con, call.spreadsheet_id)
+def _drive_file(book: Book, call: Call, params: dict) -> dict:
+    row = book.con.execute(
+        "SELECT id, title, created, modified FROM spreadsheet WHERE id=?", (call.spreadsheet_id,)
+    ).fetchone()
     if row is None:
         raise ApiError(404, f"File not found: {call.spreadsheet_id}.")
-    sid, title, _locale, _tz, created, modified = row
+    sid, title, created, modified = row
     meta = {
         "kind": "drive#file",
         "id": sid,
@@ -118,35 +119,40 @@ def _drive_file(store: LocalSheetStore, call: Call, params: dict) -> dict:
     return meta
 
 
-def execute(store: LocalSheetStore, call: Call, url: str, raw_body: bytes | str | None) -> bytes:
-    """Apply one call in one transaction; the reply body (raises ApiError for error replies)."""
+def execute(book: Book, call: Call, url: str, raw_body: bytes | str | None) -> bytes:
+    """Answer one call against the workbook (inside the caller's transaction).
+
+    Raises ApiError for an error reply; the caller rolls back whatever was done.
+    """
     params, ranges = _params(urlsplit(url).query)
     if call.kind == "drive.files.get":
-        return _encode(_drive_file(store, call, params))
+        return _encode(_drive_file(book, call, params))
     body = _body(raw_body)
-    with store.book(call.spreadsheet_id) as book:
-        if store.spreadsheet_row(book.con, call.spreadsheet_id) is None:
-            raise not_found()
-        kind = call.kind
-        result: dict | str
-        if kind == "spreadsheets.get":
-            result = sheets_api.spreadsheets_get(book, params, ranges)
-        elif kind == "spreadsheets.batchUpdate":
-            result = sheets_api.batch_update(book, body)
-        elif kind == "values.get":
-            result = values_api.values_get(book, call.range, params)
-        elif kind == "values.batchGet":
-            result = values_api.values_batch_get(book, ranges, params)
-        elif kind == "values.update":
-            result = values_api.values_update(book, call.range, params, body)
-        elif kind == "values.batchUpdate":
-            result = values_api.values_batch_update(book, body)
-        elif kind == "values.append":
-            result = values_api.values_append(book, call.range, params, body)
-        elif kind == "values.clear":
-            result = values_api.values_clear(book, call.range)
-        else:
-            result = values_api.values_batch_clear(book, body)
+    exists = book.con.execute(
+        "SELECT 1 FROM spreadsheet WHERE id=?", (call.spreadsheet_id,)
+    ).fetchone()
+    if not exists:
+        raise not_found()
+    kind = call.kind
+    result: dict | str
+    if kind == "spreadsheets.get":
+        result = sheets_api.spreadsheets_get(book, params, ranges)
+    elif kind == "spreadsheets.batchUpdate":
+        result = sheets_api.batch_update(book, body)
+    elif kind == "values.get":
+        result = values_api.values_get(book, call.range, params)
+    elif kind == "values.batchGet":
+        result = values_api.values_batch_get(book, ranges, params)
+    elif kind == "values.update":
+        result = values_api.values_update(book, call.range, params, body)
+    elif kind == "values.batchUpdate":
+        result = values_api.values_batch_update(book, body)
+    elif kind == "values.append":
+        result = values_api.values_append(book, call.range, params, body)
+    elif kind == "values.clear":
+        result = values_api.values_clear(book, call.range)
+    else:
+        result = values_api.values_batch_clear(book, body)
     return _encode(result)
 
 

@@ -16,13 +16,16 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from .cells import encode_row
+from .errors import ApiError
+
+T = TypeVar("T")
 
 LOCAL_SPREADSHEET_ID = "zeues-local"
 DEFAULT_SHEET_TITLE = "Hoja 1"
@@ -97,12 +100,15 @@ class Sheet:
 
 @dataclass
 class Faults:
+    """The runtime faults, as stored in the file and obeyed by every process."""
+
     outage: bool = False
     latency_ms: int = 0
     error_rate: float = 0.0
     error_status: int = 503
 
     def active(self) -> dict:
+        """Only the faults in force ({} when the backend behaves)."""
         out: dict[str, Any] = {}
         if self.outage:
             out["outage"] = True
@@ -476,17 +482,6 @@ class LocalSheetStore:
             raise
         con.execute("COMMIT")
 
-    @contextmanager
-    def book(self, spreadsheet_id: str) -> Iterator[Book]:
-        """The workbook inside one transaction; cached rows are written back before commit."""
-        with self.transaction() as con:
-            self._ensure_spreadsheet(con)
-            book = Book(con, spreadsheet_id)
-            yield book
-            book.flush()
-            if book.wrote:
-                book.touch_modified()
-
     def _ensure_schema(self) -> None:
         key = f"{os.getpid()}:{os.path.abspath(self.path)}"
         with self._init_lock:
@@ -529,27 +524,55 @@ class LocalSheetStore:
             (LOCAL_SPREADSHEET_ID, DEFAULT_SHEET_TITLE, DEFAULT_ROWS, DEFAULT_COLS),
         )
 
-    def spreadsheet_row(self, con: sqlite3.Connection, spreadsheet_id: str) -> tuple | None:
-        return con.execute(
-            "SELECT id, title, locale, time_zone, created, modified FROM spreadsheet WHERE id=?",
-            (spreadsheet_id,),
-        ).fetchone()
-
     # ---- counters & faults --------------------------------------------------------------
-    def begin_call(self, kind: str, write: bool) -> tuple[Faults, str | int | None]:
-        """Count one call and decide its fate: None (serve it), "outage" or an error status."""
-        with self.transaction() as con:
+    def call(
+        self, spreadsheet_id: str, kind: str, write: bool, handler: Callable[[Book], T]
+    ) -> tuple[Faults, str | int | None, T | ApiError | None]:
+        """One API call in one transaction: count it, decide its fate, apply it.
+
+        Returns (faults in force, fate, result). The fate is None when the call was served,
+        "outage" or an injected HTTP status when it was refused before touching the workbook.
+        A handler's ApiError is returned as the result, with everything it did rolled back.
+        """
+        names = ["writes" if write else "reads", f"kind:{kind}"]
+        con = self._con()
+        con.execute("BEGIN IMMEDIATE")
+        try:
             faults = self._read_faults(con)
-            names = [("writes" if write else "reads"), f"kind:{kind}"]
             fate: str | int | None = None
             if faults.outage:
                 fate = "outage"
             elif faults.error_rate and random.random() < faults.error_rate:
                 fate = faults.error_status
             if fate is not None:
-                names += ["failed", f"fail:{fate}"]
+                self._bump(con, [*names, "failed", f"fail:{fate}"])
+                con.execute("COMMIT")
+                return faults, fate, None
             self._bump(con, names)
-        return faults, fate
+            self._ensure_spreadsheet(con)
+            book = Book(con, spreadsheet_id)
+            result = handler(book)
+            book.flush()
+            if book.wrote:
+                book.touch_modified()
+            con.execute("COMMIT")
+            return faults, None, result
+        except ApiError as exc:
+            con.execute("ROLLBACK")
+            self.record(kind, write, failure=str(exc.code))
+            return faults, None, exc
+        except BaseException:
+            con.execute("ROLLBACK")
+            self.record(kind, write, failure="500")
+            raise
+
+    def record(self, kind: str, write: bool, failure: str | None = None) -> None:
+        """Count a call that was not served through ``call`` (e.g. an unknown URL)."""
+        names = ["writes" if write else "reads", f"kind:{kind}"]
+        if failure is not None:
+            names += ["failed", f"fail:{failure}"]
+        with self.transaction() as con:
+            self._bump(con, names)
 
     def count_failure(self, reason: str) -> None:
         with self.transaction() as con:
@@ -600,6 +623,7 @@ class LocalSheetStore:
         }
 
     def reset_counters(self) -> None:
+        """Zero every call counter."""
         with self.transaction() as con:
             con.execute("DELETE FROM counter")
 
@@ -622,6 +646,7 @@ class LocalSheetStore:
         self._set_faults(error_rate=float(rate), error_status=int(status))
 
     def clear_faults(self) -> None:
+        """No outage, no latency, no injected errors."""
         with self.transaction() as con:
             con.execute("DELETE FROM fault")
 
