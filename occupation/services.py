@@ -201,6 +201,29 @@ def snapshot_before_tomar(spool: Spool, operacion: str) -> tuple[dict[str, objec
     return cells, False
 
 
+def precheck(cmd: ActionCommand, worker: Worker) -> dict[str, SpoolResult]:
+    """Refusals decided on the spools as they were when the request arrived.
+
+    Read without waiting for any lock, so a refusal is answered at once: a worker pausing
+    someone else's spool is told whose it is, even if its occupant is pausing it at the
+    same instant. Passing here proves nothing yet; the locked check decides.
+    """
+    method_name, _ = TRANSITIONS[(cmd.operacion, cmd.step)]
+    arrived = {s.tag: s for s in Spool.objects.filter(tag__in=cmd.tags, sheet_row__isnull=False)}
+    refused: dict[str, SpoolResult] = {}
+    for tag in cmd.tags:
+        spool = arrived.get(tag)
+        if spool is None:
+            refused[tag] = SpoolResult(tag, 404, f"No existe el spool {tag}.")
+            continue
+        spool.actor = worker
+        try:
+            check_transition(spool, method_name)
+        except ActionError as exc:
+            refused[tag] = SpoolResult(tag, exc.status, exc.message)
+    return refused
+
+
 def _apply_one(cmd: ActionCommand, worker: Worker, tag: str, now: datetime) -> SpoolResult:
     method_name, evento_tipo = TRANSITIONS[(cmd.operacion, cmd.step)]
     with transaction.atomic():
@@ -276,6 +299,10 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
             worker.short,
             worker.full_name,
         )
+    refused = precheck(cmd, worker)
+    if len(refused) == len(cmd.tags) and not cmd.request_id:
+        results = [refused[t] for t in cmd.tags]  # nothing to write: no lock taken
+        return ActionOutcome(overall_status(results), results, worker.short, worker.full_name)
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -289,6 +316,9 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
                 )
             results = []
             for tag in cmd.tags:
+                if tag in refused:
+                    results.append(refused[tag])
+                    continue
                 try:
                     results.append(_apply_one(cmd, worker, tag, now))
                 except ActionError as exc:

@@ -39,22 +39,23 @@ class SheetUnavailableError(Exception):
 class RetryingHTTPClient(HTTPClient):
     """gspread's HTTP client with bounded exponential backoff (full jitter)."""
 
-    retries: int = 5
-    backoff_base: float = 0.5
-    backoff_max: float = 32.0
+    # Retries, backoff and timeout come from settings at each request (a changed setting
+    # applies at once to the cached client) unless set on the instance.
+    backoff_base: float | None = None
+    backoff_max: float | None = None
 
-    def __init__(self, auth: Any, session: requests.Session | None = None) -> None:
-        super().__init__(auth, session)
-        self.retries = settings.ZEUES_SHEET_RETRIES
-        self.backoff_base = settings.ZEUES_SHEET_BACKOFF_BASE
-        self.backoff_max = settings.ZEUES_SHEET_BACKOFF_MAX
-        self.timeout = settings.ZEUES_SHEET_TIMEOUT
+    @property
+    def retries(self) -> int:
+        return settings.ZEUES_SHEET_RETRIES
 
     def backoff_delay(self, attempt: int) -> float:
         """Full jitter: a random wait up to base·2^attempt, capped."""
-        return random.uniform(0, min(self.backoff_max, self.backoff_base * (2**attempt)))
+        base = settings.ZEUES_SHEET_BACKOFF_BASE if self.backoff_base is None else self.backoff_base
+        cap = settings.ZEUES_SHEET_BACKOFF_MAX if self.backoff_max is None else self.backoff_max
+        return random.uniform(0, min(cap, base * (2**attempt)))
 
     def request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        self.timeout = settings.ZEUES_SHEET_TIMEOUT
         attempt = 0
         while True:
             if method.lower() != "get":
@@ -135,8 +136,7 @@ def get_client() -> gspread.Client:
     key = (
         settings.ZEUES_SHEET_ID,
         settings.ZEUES_LOCAL_SHEET,
-        settings.ZEUES_SHEET_RETRIES,
-        settings.ZEUES_SHEET_BACKOFF_BASE,
+        settings.GOOGLE_APPLICATION_CREDENTIALS,
         threading.get_ident(),
     )
     with _client_lock:

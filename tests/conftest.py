@@ -79,3 +79,31 @@ def _plain_static_storage(settings):
 def _fast_password_hashing(settings):
     """Logins in tests skip PBKDF2's deliberate slowness (not what is under test)."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def ensure_groups() -> None:
+    """The groups the data migration creates (a transactional test's flush wipes them)."""
+    import importlib
+
+    from django.contrib.auth.models import Group, Permission
+
+    groups = importlib.import_module("spools.migrations.0002_groups").GROUPS
+    for name, perms in groups.items():
+        group, created = Group.objects.get_or_create(name=name)
+        if created or not group.permissions.exists():
+            for perm in perms:
+                app_label, codename = perm.split(".")
+                group.permissions.add(
+                    Permission.objects.get(content_type__app_label=app_label, codename=codename)
+                )
+
+
+@pytest.fixture(autouse=True)
+def _migration_data(request):
+    """Tests with database access always find the migration-made groups."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is not None:
+        transactional = marker.kwargs.get("transaction") or (marker.args and marker.args[0])
+        request.getfixturevalue("transactional_db" if transactional else "db")
+        ensure_groups()
+    yield

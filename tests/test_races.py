@@ -1,0 +1,234 @@
+"""Simultaneous actions on one spool: exactly one wins, the others learn who has it.
+
+Threads race on SQLite (a real file, as in production), and — with CI's PostgreSQL — two
+daphne server processes share the database and receive 50 TOMAR each.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+from django.db import connection
+
+from occupation.services import ActionCommand, perform_action
+from spools.models import Spool
+from tests.builders import build_workbook, spool, worker
+from tests.plant import exported, station_user
+
+ROOT = Path(__file__).resolve().parent.parent
+TAG = "MK-2047-TW-20001-001"
+ARMADORES = [worker(200 + i, f"Nombre{i}", f"Apellido{i}", roles=["Armador"]) for i in range(12)]
+
+
+def build_race_plant() -> None:
+    from spools.pull import pull
+
+    build_workbook(spools=[spool(TAG, Fecha_Materiales="02-05-2026")], workers=ARMADORES)
+    pull(workers=True)
+
+
+def race(n: int, action) -> list:
+    """Run `action(i)` in n threads released at the same instant."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results[i] = action(i)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ten_simultaneous_tomar_one_wins_the_rest_get_409_with_the_occupant(sheet_store, tmp_path):
+    build_race_plant()
+
+    def tomar(i: int):
+        return perform_action(ActionCommand("ARM", "TOMAR", 200 + i, [TAG]))
+
+    outcomes = race(10, tomar)
+    statuses = sorted(o.status for o in outcomes)
+    assert statuses == [200] + [409] * 9
+    winner = next(o for o in outcomes if o.status == 200)
+    for loser in (o for o in outcomes if o.status == 409):
+        assert f"ocupado por {winner.worker_short}" in loser.results[0].message
+    book = exported(tmp_path)
+    [row] = [r for r in book["Operaciones"] if r["TAG_SPOOL"] == TAG]
+    assert row["Ocupado_Por"] == winner.worker_short
+    assert [r["Evento_Tipo"] for r in book["Metadata"] if r["TAG_SPOOL"] == TAG] == ["TOMAR_SPOOL"]
+
+
+def hold_spool_row(ready: threading.Event, release: threading.Event) -> None:
+    """Keep the spool's row (the whole database on SQLite) write-locked until released,
+    so that every request of a race arrives while the first is still being written."""
+    from django.db import transaction
+
+    try:
+        with transaction.atomic():
+            Spool.objects.select_for_update().filter(tag=TAG).update(nv="NV-RACE")
+            ready.set()
+            release.wait(10)
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_workers_pause_one_spool_at_once_only_the_occupant_may(sheet_store):
+    build_race_plant()
+    assert perform_action(ActionCommand("ARM", "TOMAR", 200, [TAG])).status == 200
+    ready, release = threading.Event(), threading.Event()
+    holder = threading.Thread(target=hold_spool_row, args=(ready, release))
+    holder.start()
+    ready.wait(10)
+
+    def pausar(i: int):
+        if i == 0:
+            threading.Timer(0.3, release.set).start()  # the others have answered by then
+        return perform_action(ActionCommand("ARM", "PAUSAR", 200 + i, [TAG]))
+
+    outcomes = race(5, pausar)
+    holder.join(10)
+    assert sorted(o.status for o in outcomes) == [200, 403, 403, 403, 403]
+    assert outcomes[0].status == 200  # worker 200 is the occupant
+    assert not Spool.objects.get(tag=TAG).is_occupied
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_tap_with_one_request_id_applies_once(sheet_store):
+    import uuid
+
+    build_race_plant()
+    rid = uuid.uuid4()
+
+    def tomar(i: int):
+        return perform_action(ActionCommand("ARM", "TOMAR", 200, [TAG], request_id=rid))
+
+    outcomes = race(4, tomar)
+    assert [o.status for o in outcomes] == [200] * 4
+    from spools.models import Event
+
+    assert Event.objects.filter(tag=TAG, evento_tipo="TOMAR_SPOOL").count() == 1
+
+
+# --- two server processes on PostgreSQL ----------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "zeues.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+
+
+def wait_until_up(port: int, proc: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"server on {port} died: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            time.sleep(0.2)
+    raise AssertionError(f"server on {port} did not start")
+
+
+def logged_in_session(user) -> requests.Session:
+    """A browser-like session for `user`, made without going through the login form."""
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    token = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header match
+    http = requests.Session()
+    http.cookies.set(settings.SESSION_COOKIE_NAME, store.session_key)
+    http.cookies.set(settings.CSRF_COOKIE_NAME, token)
+    http.headers["X-CSRFToken"] = token
+    return http
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_two_server_processes_fifty_tomar_each_exactly_one_wins(sheet_store, tmp_path):
+    build_race_plant()
+    user = station_user()
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "DJANGO_DEBUG": "0",
+        "ZEUES_SYNC_IN_WEB": "0",  # the test flushes itself, once, at the end
+        "ZEUES_LOCAL_SHEET": settings.ZEUES_LOCAL_SHEET,
+    }
+    ports = [free_port(), free_port()]
+    servers = [start_server(p, env) for p in ports]
+    try:
+        for port, proc in zip(ports, servers, strict=True):
+            wait_until_up(port, proc)
+        sessions = [logged_in_session(user) for _ in range(20)]
+
+        def post(i: int) -> requests.Response:
+            port = ports[i % 2]
+            return sessions[i % 20].post(
+                f"http://127.0.0.1:{port}/acciones/",
+                data={"operacion": "ARM", "accion": "TOMAR", "worker": 200 + i % 12, "tags": [TAG]},
+                timeout=60,
+            )
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            responses = list(pool.map(post, range(100)))
+    finally:
+        for proc in servers:
+            proc.terminate()
+        for proc in servers:
+            proc.wait(10)
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 1, statuses
+    assert statuses.count(409) == 99, statuses
+    book = exported(tmp_path)
+    [row] = [r for r in book["Operaciones"] if r["TAG_SPOOL"] == TAG]
+    winner = responses[statuses.index(200)]
+    assert row["Ocupado_Por"] in winner.text
+    assert [r["Evento_Tipo"] for r in book["Metadata"] if r["TAG_SPOOL"] == TAG] == ["TOMAR_SPOOL"]
