@@ -127,7 +127,7 @@ def datetime_to_serial(dt: datetime) -> float:
 
 
 def parse_date(value: object) -> date | None:
-    """A `Fecha_*` cell: DD-MM-YYYY, DD/MM/YYYY, YYYY-MM-DD, ISO date-times, serials."""
+    """A `Fecha_*` cell: DD-MM-YYYY, DD/MM/YYYY, YYYY-MM-DD, date-times of both, serials."""
     if is_blank(value):
         return None
     if isinstance(value, bool):
@@ -142,6 +142,9 @@ def parse_date(value: object) -> date | None:
     try:
         if m := _DMY.match(s):
             return date(int(m[3]), int(m[2]), int(m[1]))
+        if m := _DMY_TIME.match(s):  # a date-time in a date column: its day
+            when = (int(m[3]), int(m[2]), int(m[1]), int(m[4]), int(m[5]), int(m[6] or 0))
+            return datetime(*when).date()
         if m := _YMD.match(s):
             return date(int(m[1]), int(m[2]), int(m[3]))
         if _NUMBER.match(s):

@@ -21,6 +21,7 @@ from spools.values import SERIAL_EPOCH, format_date, format_datetime
 from spools.workbook import column_letter, quote_sheet
 
 _DATE_TEXT = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?$")
+_TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")
 ROWS_PER_REQUEST = 2000  # keeps each request far below the API's payload limit
 Progress = Callable[[str], None]
 
@@ -36,6 +37,11 @@ def _serial_to_python(serial: float, with_time: bool) -> datetime | date:
     if not with_time:
         return d
     return datetime.combine(d, time()) + timedelta(seconds=seconds)
+
+
+def _serial_to_time(serial: float) -> time:
+    seconds = round(serial * 86400) % 86400
+    return time(seconds // 3600, seconds // 60 % 60, seconds % 60)
 
 
 def export_workbook(path: str | Path, progress: Progress = _quiet) -> dict[str, int]:
@@ -74,6 +80,14 @@ def export_workbook(path: str | Path, progress: Progress = _quiet) -> dict[str, 
                     with_time = ":" in text
                     cell.value = _serial_to_python(value, with_time)
                     cell.number_format = "DD-MM-YYYY HH:MM:SS" if with_time else "DD-MM-YYYY"
+                elif (
+                    isinstance(value, int | float)
+                    and not isinstance(value, bool)
+                    and 0 <= value < 1
+                    and (isinstance(text, str) and _TIME_TEXT.match(text.strip()))
+                ):
+                    cell.value = _serial_to_time(value)  # a time of day
+                    cell.number_format = "HH:MM:SS" if text.count(":") == 2 else "HH:MM"
                 else:
                     cell.value = value
                     if isinstance(value, str):
@@ -104,7 +118,7 @@ def _cell_for_sheet(cell) -> tuple[object, bool]:
     if isinstance(value, date):
         return format_date(value), True
     if isinstance(value, time):
-        return value.strftime("%H:%M:%S"), False
+        return value.strftime("%H:%M:%S"), True  # a time cell, not text
     return value, False
 
 
