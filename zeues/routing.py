@@ -1,3 +1,5 @@
 """WebSocket URL root: each app contributes its consumers' routes."""
 
-websocket_urlpatterns: list = []
+from occupation.routing import websocket_urlpatterns as occupation_ws
+
+websocket_urlpatterns: list = [*occupation_ws]

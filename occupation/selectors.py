@@ -1,0 +1,126 @@
+"""What the tablet shows: the workers for an operation and the spools an action can take.
+
+The spool lists are not a second copy of the rules: the database narrows the candidates to
+the transition's own source states (and, for PAUSAR / COMPLETAR / CANCELAR, to the
+worker's spools), then each candidate is checked with the transition's own rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from occupation.services import TRANSITIONS, check_transition
+from spools.lifecycle import Accion, Operacion, ReparacionState
+from spools.models import ALLOWED_ROLES, Spool, Worker
+from spools.rules import ActionError
+
+LIST_LIMIT = 200  # longer lists ask for a search (a 10,000-row list helps nobody)
+ACCIONES = [Accion.TOMAR, Accion.PAUSAR, Accion.COMPLETAR, Accion.CANCELAR]
+
+
+def step_of(operacion: str, accion: str) -> str:
+    """The TRANSITIONS key: METROLOGÍA's choice is made later (APROBADO/RECHAZADO)."""
+    return "APROBADO" if operacion == Operacion.METROLOGIA else accion
+
+
+def method_for(operacion: str, accion: str) -> str:
+    return TRANSITIONS[(operacion, step_of(operacion, accion))][0]
+
+
+def workers_for(operacion: str) -> QuerySet[Worker]:
+    """Active workers with an active role allowed for the operation (REPARACIÓN: any)."""
+    qs = Worker.objects.filter(activo=True)
+    allowed = ALLOWED_ROLES[Operacion(operacion)]
+    if allowed is not None:
+        qs = qs.filter(roles__rol__in=allowed, roles__activo=True).distinct()
+    return qs.order_by("nombre", "apellido")
+
+
+def occupied_counts(operacion: str) -> dict[int, int]:
+    """How many spools each worker occupies in this operation (for skipping steps)."""
+    field = _field_of(method_for(operacion, Accion.PAUSAR)) if operacion != "METROLOGIA" else None
+    if field is None:
+        return {}
+    in_progress = {"arm": "EN_PROGRESO", "sold": "EN_PROGRESO", "reparacion": "EN_REPARACION"}
+    rows = (
+        Spool.objects.filter(**{field: in_progress[field]}, occupant_id__isnull=False)
+        .values("occupant_id")
+        .annotate(n=Count("id"))
+    )
+    return {r["occupant_id"]: r["n"] for r in rows}
+
+
+def _meta(method_name: str):
+    return getattr(Spool, method_name)._django_fsm
+
+
+def _field_of(method_name: str) -> str:
+    field = _meta(method_name).field
+    return field.name if hasattr(field, "name") else field
+
+
+def _candidates(method_name: str, worker: Worker, accion: str) -> QuerySet[Spool]:
+    sources = [s for s in _meta(method_name).transitions if s not in ("*", "+")]
+    qs = Spool.objects.filter(sheet_row__isnull=False, **{f"{_field_of(method_name)}__in": sources})
+    if accion != Accion.TOMAR and method_name not in ("aprobar", "rechazar"):
+        qs = qs.filter(occupant_id=worker.id)  # only the worker's own spools
+    return qs
+
+
+@dataclass
+class SpoolList:
+    spools: list[Spool]  # selectable, at most LIST_LIMIT
+    total: int  # selectable in all (before the limit)
+    blocked: list[Spool]  # shown in red with a lock, never selectable
+    query: str = ""
+
+    @property
+    def truncated(self) -> bool:
+        return self.total > len(self.spools)
+
+
+def eligible(
+    operacion: str, accion: str, worker: Worker, query: str = "", tags: list[str] | None = None
+) -> list[Spool]:
+    """Every spool the action is possible on right now for this worker."""
+    method_name = method_for(operacion, accion)
+    qs = _candidates(method_name, worker, accion).order_by("tag")
+    if query:
+        qs = qs.filter(tag__icontains=query.strip())
+    if tags is not None:
+        qs = qs.filter(tag__in=tags)
+    result = []
+    for spool in qs:
+        spool.actor = worker
+        try:
+            check_transition(spool, method_name)
+        except ActionError:
+            continue
+        result.append(spool)
+    return result
+
+
+def spool_list(operacion: str, accion: str, worker: Worker, query: str = "") -> SpoolList:
+    spools = eligible(operacion, accion, worker, query)
+    blocked: list[Spool] = []
+    if operacion == Operacion.REPARACION and accion == Accion.TOMAR:
+        qs = Spool.objects.filter(sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO)
+        if query:
+            qs = qs.filter(tag__icontains=query.strip())
+        blocked = list(qs.order_by("tag")[:LIST_LIMIT])
+    return SpoolList(spools[:LIST_LIMIT], len(spools), blocked, query)
+
+
+def why_not(operacion: str, accion: str, worker: Worker, tag: str) -> str:
+    """For a scanned TAG that is not in the list: the reason, in the worker's words."""
+    spool = Spool.objects.filter(Q(tag=tag) | Q(tag__iexact=tag), sheet_row__isnull=False).first()
+    if spool is None:
+        return f"No existe el spool {tag}."
+    spool.actor = worker
+    try:
+        check_transition(spool, method_for(operacion, accion))
+    except ActionError as exc:
+        return exc.message
+    return ""

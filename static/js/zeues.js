@@ -1,0 +1,180 @@
+/* ZEUES: the little JavaScript htmx attributes do not cover.
+   - spool selection (a set kept outside the list, so search and live updates keep it)
+   - barcode/QR scanners (they type fast and press Enter)
+   - client-side filters, the connection indicator, the result countdown, a failed send */
+(function () {
+  "use strict";
+
+  var selected = new Set();
+  var scanBuffer = "";
+  var lastKey = 0;
+  var SCAN_GAP_MS = 60; // a scanner types much faster than a person
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function step() { return $(".spools-step"); }
+  function maxSpools() { var s = step(); return s ? parseInt(s.dataset.max, 10) || 50 : 50; }
+  function single() { var s = step(); return s && s.dataset.single === "1"; }
+
+  function render() {
+    var holder = $("#selected-tags");
+    if (!holder) return;
+    holder.innerHTML = "";
+    selected.forEach(function (tag) {
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = "tags"; input.value = tag;
+      holder.appendChild(input);
+    });
+    var full = selected.size >= maxSpools();
+    $all(".spool-row input.pick").forEach(function (box) {
+      box.checked = selected.has(box.value);
+      box.disabled = full && !box.checked;
+      box.closest(".spool-row").classList.toggle("selected", box.checked);
+    });
+    var count = $("#selected-count"); if (count) count.textContent = String(selected.size);
+    var limit = $("#limit-message"); if (limit) limit.hidden = !full || single();
+    var go = $("#continue");
+    if (go) {
+      go.disabled = selected.size === 0;
+      go.textContent = selected.size ? "Continuar (" + selected.size + ")" : "Continuar";
+    }
+    applyFilter();
+  }
+
+  function select(tag) {
+    if (single()) selected.clear();
+    if (selected.size >= maxSpools() && !selected.has(tag)) return false;
+    selected.add(tag);
+    render();
+    return true;
+  }
+
+  // Rows added live that do not match the search on screen stay hidden.
+  function applyFilter() {
+    var input = $("#spool-search");
+    var q = input ? input.value.trim().toLowerCase() : "";
+    $all("#spool-list .spool-row").forEach(function (row) {
+      row.hidden = q !== "" && row.dataset.tag.toLowerCase().indexOf(q) === -1;
+    });
+  }
+
+  function message(text, isError) {
+    var box = $("#scan-message");
+    if (!box) return;
+    box.textContent = text;
+    box.classList.toggle("error", !!isError);
+  }
+
+  function scanned(code) {
+    code = code.trim();
+    if (!code || !step()) return;
+    var row = $all("#spool-list .spool-row").filter(function (r) {
+      return r.dataset.tag.toLowerCase() === code.toLowerCase();
+    })[0];
+    if (row) {
+      if (select(row.dataset.tag)) {
+        message(row.dataset.tag + " seleccionado.", false);
+        row.scrollIntoView({ block: "nearest" });
+        if (single()) $("#spool-form").requestSubmit();
+      } else {
+        message("Máximo " + maxSpools() + " spools por acción.", true);
+      }
+      return;
+    }
+    // Not on screen: the server says why (unknown, taken, wrong state) or that it is fine.
+    htmx.ajax("GET", step().dataset.scanUrl + "?tag=" + encodeURIComponent(code),
+              { target: "#scan-message", swap: "outerHTML" });
+  }
+
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches(".spool-row input.pick")) {
+      if (e.target.checked) {
+        if (!select(e.target.value)) e.target.checked = false;
+        if (single() && e.target.checked) $("#spool-form").requestSubmit();
+      } else {
+        selected.delete(e.target.value);
+        render();
+      }
+    }
+  });
+
+  document.addEventListener("keydown", function (e) {
+    var now = Date.now();
+    var inSearch = e.target && e.target.id === "spool-search";
+    if (e.key === "Enter") {
+      var fast = scanBuffer.length >= 3;
+      if (inSearch) {
+        e.preventDefault();
+        scanned(e.target.value);
+        e.target.value = "";
+        htmx.trigger(e.target, "search");
+      } else if (fast && step()) {
+        e.preventDefault();
+        scanned(scanBuffer);
+      }
+      scanBuffer = "";
+      return;
+    }
+    if (e.key && e.key.length === 1) {
+      scanBuffer = now - lastKey <= SCAN_GAP_MS ? scanBuffer + e.key : e.key;
+      lastKey = now;
+    }
+  });
+
+  // Client-side filter of short lists (workers).
+  document.addEventListener("input", function (e) {
+    var target = e.target;
+    if (target.matches && target.matches("[data-filter]")) {
+      var q = target.value.trim().toLowerCase();
+      $all(target.dataset.filter + " [data-filter-text]").forEach(function (el) {
+        el.hidden = q !== "" && el.dataset.filterText.toLowerCase().indexOf(q) === -1;
+      });
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    render();
+    var scan = $("#scan-message[data-select]");
+    if (scan) {
+      var tag = scan.dataset.select;
+      scan.removeAttribute("data-select");
+      if (select(tag) && single()) $("#spool-form").requestSubmit();
+    }
+  });
+  document.addEventListener("htmx:oobAfterSwap", render);
+  document.addEventListener("htmx:wsAfterMessage", render);
+
+  // The live link: an indicator, and a full re-sync of the list after a reconnect.
+  var wasConnected = false;
+  function connection(ok) {
+    var el = $("#conn");
+    if (!el) return;
+    el.hidden = false;
+    el.className = "conn " + (ok ? "conn-ok" : "conn-down");
+    el.textContent = ok ? "En línea" : "Sin conexión: reconectando…";
+  }
+  document.addEventListener("htmx:wsOpen", function () {
+    if (wasConnected) htmx.trigger("#spool-list-area", "resync");
+    wasConnected = true;
+    connection(true);
+  });
+  document.addEventListener("htmx:wsClose", function () { connection(false); });
+  document.addEventListener("htmx:wsError", function () { connection(false); });
+
+  // A confirmation that got no answer: offer a retry with the same request_id.
+  function sendFailed() { var el = $("#send-error"); if (el) el.hidden = false; }
+  document.addEventListener("htmx:sendError", sendFailed);
+  document.addEventListener("htmx:timeout", sendFailed);
+
+  // Back to the start after a result.
+  setInterval(function () {
+    $all("[data-countdown]").forEach(function (el) {
+      var left = parseInt(el.dataset.countdown, 10) - 1;
+      el.dataset.countdown = String(left);
+      var secs = $(".secs", el); if (secs) secs.textContent = String(Math.max(left, 0));
+      if (left <= 0) { el.removeAttribute("data-countdown"); window.location.assign(el.href); }
+    });
+  }, 1000);
+
+  document.addEventListener("DOMContentLoaded", render);
+})();
