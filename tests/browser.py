@@ -1,0 +1,134 @@
+"""A real server (daphne, the ASGI app with WebSockets) and a real browser (Debian's
+chromium driven by Playwright) for the end-to-end tests.
+
+The server is a child process on the test database (a SQLite file, or CI's PostgreSQL) and
+the test's local workbook; tests use `transactional_db` so it sees their data. Browsers log
+in with a session cookie made by the test (the login form is tested elsewhere).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.contrib.sessions.backends.db import SessionStore
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "screens"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TABLET = {"width": 1280, "height": 800}
+PORTRAIT = {"width": 800, "height": 1280}
+
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (make test installs it)"
+)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def database_url() -> str:
+    db = settings.DATABASES["default"]
+    if "postgresql" in db["ENGINE"]:
+        return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return f"sqlite:///{db['NAME']}"
+
+
+class Server:
+    """daphne serving zeues.asgi on a free port, with the sync loop inside (the default)."""
+
+    def __init__(self, extra_env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+            "DJANGO_DEBUG": "1",  # static files straight from the app folders
+            "ZEUES_LOCAL_SHEET": settings.ZEUES_LOCAL_SHEET,
+            "ZEUES_PULL_INTERVAL": "3600",  # the test decides when the sheet is read
+            **(extra_env or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Server:
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "zeues.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"daphne died: {self.proc.stderr.read().decode()[-3000:]}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except requests.RequestException:
+                time.sleep(0.2)
+        raise RuntimeError("daphne did not start")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+def session_cookie(user, url: str) -> list[dict]:
+    store = SessionStore()
+    store[SESSION_KEY] = str(user.pk)
+    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    store.create()
+    return [{"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": url}]
+
+
+class Screens:
+    """Numbered screenshots of one test, kept as test artifacts to look at."""
+
+    def __init__(self, name: str):
+        self.dir = ARTIFACTS / re.sub(r"[^\w.-]+", "_", name)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.n = 0
+
+    def shot(self, page, step: str) -> None:
+        self.n += 1
+        page.screenshot(path=str(self.dir / f"{self.n:02d}-{step}.png"))
