@@ -60,8 +60,8 @@ def database_url() -> str:
 class Server:
     """daphne serving zeues.asgi on a free port, with the sync loop inside (the default)."""
 
-    def __init__(self, extra_env: dict | None = None):
-        self.port = free_port()
+    def __init__(self, extra_env: dict | None = None, port: int | None = None):
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,

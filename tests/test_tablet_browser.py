@@ -89,9 +89,13 @@ def go_to_list(page, base: str, op: str, worker_label: str, accion: str | None, 
 
 def pick_and_confirm(page, tags: list[str], screens: Screens, verdict: str | None = None) -> None:
     for tag in tags:
-        page.locator(f'.spool-row[data-tag="{tag}"] input.pick').check()
-    screens.shot(page, "seleccion")
+        box = page.locator(f'.spool-row[data-tag="{tag}"] input.pick')
+        if verdict is None:
+            box.check()
+        else:
+            box.click()  # a single choice goes on to the verdict by itself
     if verdict is None:
+        screens.shot(page, "seleccion")
         page.locator("#continue").click()
         page.wait_for_selector(".confirm")
         screens.shot(page, "confirmacion")

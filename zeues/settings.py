@@ -183,6 +183,8 @@ ZEUES_SHEET_RETRIES = int(os.environ.get("ZEUES_SHEET_RETRIES", "5"))
 ZEUES_SHEET_BACKOFF_BASE = float(os.environ.get("ZEUES_SHEET_BACKOFF_BASE", "0.5"))
 ZEUES_SHEET_BACKOFF_MAX = float(os.environ.get("ZEUES_SHEET_BACKOFF_MAX", "32"))
 ZEUES_SHEET_TIMEOUT = float(os.environ.get("ZEUES_SHEET_TIMEOUT", "30"))
+# The dashboard flags occupations older than this many hours (someone went home?).
+ZEUES_LONG_OCCUPATION_HOURS = float(os.environ.get("ZEUES_LONG_OCCUPATION_HOURS", "8"))
 # Seconds between two write requests (Google: 60 writes per minute per user).
 ZEUES_SHEET_MIN_WRITE_INTERVAL = float(os.environ.get("ZEUES_SHEET_MIN_WRITE_INTERVAL", "1.0"))
 # The web process runs the sync loop itself (flush after each action, pull on a timer);

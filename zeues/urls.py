@@ -12,5 +12,6 @@ urlpatterns = [
     path("healthz", spool_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("", include("occupation.urls")),
+    path("", include("dashboard.urls")),
     path("", include("spools.urls")),
 ]

@@ -144,8 +144,14 @@
   document.addEventListener("htmx:oobAfterSwap", render);
   document.addEventListener("htmx:wsAfterMessage", render);
 
-  // The live link: an indicator, and a full re-sync of the list after a reconnect.
+  // The live link: an indicator, reconnection with backoff whatever closed it, and a full
+  // re-sync after a reconnect (the dashboard's server sends everything on connect).
+  htmx.config.wsReconnectDelay = function (retryCount) {
+    var cap = Math.min(15000, 500 * Math.pow(2, retryCount));
+    return cap / 2 + Math.random() * cap / 2;
+  };
   var wasConnected = false;
+  var retries = 0;
   function connection(ok) {
     var el = $("#conn");
     if (!el) return;
@@ -154,11 +160,27 @@
     el.textContent = ok ? "En línea" : "Sin conexión: reconectando…";
   }
   document.addEventListener("htmx:wsOpen", function () {
-    if (wasConnected) htmx.trigger("#spool-list-area", "resync");
+    if (wasConnected && $("#spool-list-area")) htmx.trigger("#spool-list-area", "resync");
     wasConnected = true;
+    retries = 0;
     connection(true);
   });
-  document.addEventListener("htmx:wsClose", function () { connection(false); });
+  document.addEventListener("htmx:wsClose", function (e) {
+    connection(false);
+    var code = e.detail && e.detail.event ? e.detail.event.code : 0;
+    // The extension itself retries only 1006/1012/1013; a server that shut down cleanly
+    // (1000/1001) or a consumer that failed (1011) must be retried too.
+    if ([1006, 1012, 1013].indexOf(code) >= 0) return;
+    var elt = e.detail && e.detail.elt;
+    if (!elt) return;
+    retries += 1;
+    setTimeout(function () {
+      if (!document.body.contains(elt)) return;
+      var fresh = elt.cloneNode(false);
+      elt.replaceWith(fresh);
+      htmx.process(fresh);
+    }, htmx.config.wsReconnectDelay(retries));
+  });
   document.addEventListener("htmx:wsError", function () { connection(false); });
 
   // A confirmation that got no answer: offer a retry with the same request_id.
@@ -177,4 +199,22 @@
   }, 1000);
 
   document.addEventListener("DOMContentLoaded", render);
+})();
+
+/* Elapsed times on screens nobody touches: `data-since` (ISO) → "2h 15m", every 30 s. */
+(function () {
+  "use strict";
+  function tick() {
+    var now = Date.now();
+    document.querySelectorAll("[data-since]").forEach(function (el) {
+      var t = Date.parse(el.dataset.since);
+      if (isNaN(t)) return;
+      var minutes = Math.max(0, Math.floor((now - t) / 60000));
+      var h = Math.floor(minutes / 60), m = minutes % 60;
+      if (h >= 24) { el.textContent = Math.floor(h / 24) + "d " + (h % 24) + "h"; return; }
+      el.textContent = h ? h + "h " + (m < 10 ? "0" : "") + m + "m" : m + "m";
+    });
+  }
+  setInterval(tick, 30000);
+  document.addEventListener("htmx:wsAfterMessage", tick);
 })();

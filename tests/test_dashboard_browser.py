@@ -1,0 +1,65 @@
+"""The wall dashboard in a real browser: live within a second, and back by itself after the
+server restarts."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from occupation.services import ActionCommand, perform_action
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Screens, Server, needs_chromium, session_cookie
+from tests.plant import ARM_PAUSED, ARM_PENDING, build_plant, station_user
+from tests.test_dashboard import tv_user
+
+pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+WALL = {"width": 1920, "height": 1080}
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def test_dashboard_shows_an_action_from_a_tablet_within_a_second_and_survives_a_restart(
+    browser, sheet_store, request
+):
+    screens = Screens(request.node.name)
+    build_plant()
+    tv, station = tv_user(), station_user()
+    server = Server().start()
+    try:
+        wall = browser.new_context(viewport=WALL, locale="es-CL")
+        wall.add_cookies(session_cookie(tv, server.url))
+        screen = wall.new_page()
+        screen.goto(server.url + "/dashboard/")
+        screen.wait_for_selector("#conn.conn-ok")
+        screens.shot(screen, "inicio")
+
+        tablet = browser.new_context(viewport={"width": 1280, "height": 800})
+        tablet.add_cookies(session_cookie(station, server.url))
+        page = tablet.new_page()
+        page.goto(server.url + "/t/ARM/100/TOMAR/confirmar/?tags=" + ARM_PENDING)
+        page.locator(".confirm-button").click()
+        page.wait_for_selector("#resultado")
+        screen.locator("#occupied", has_text=ARM_PENDING).wait_for(timeout=1000)
+        screens.shot(screen, "tomado")
+
+        # The server goes away; a change is made meanwhile; the screen comes back by itself.
+        server.stop()
+        screen.wait_for_selector("#conn.conn-down", timeout=10000)
+        screens.shot(screen, "desconectado")
+        assert perform_action(ActionCommand("ARM", "TOMAR", 96, [ARM_PAUSED])).status == 200
+        server = Server(port=server.port).start()
+        screen.wait_for_selector("#conn.conn-ok", timeout=30000)
+        screen.locator("#occupied", has_text=ARM_PAUSED).wait_for(timeout=5000)
+        screens.shot(screen, "reconectado")
+        assert "PS(96)" in screen.locator("#occupied").inner_text()
+    finally:
+        server.stop()
