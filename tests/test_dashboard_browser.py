@@ -63,3 +63,39 @@ def test_dashboard_shows_an_action_from_a_tablet_within_a_second_and_survives_a_
         assert "PS(96)" in screen.locator("#occupied").inner_text()
     finally:
         server.stop()
+
+
+@pytest.mark.redis
+def test_an_action_on_one_server_reaches_a_dashboard_on_another_through_redis(
+    browser, sheet_store, request, redis_url
+):
+    import requests
+
+    screens = Screens(request.node.name)
+    build_plant()
+    tv, station = tv_user(), station_user()
+    env = {"REDIS_URL": redis_url.rsplit("/", 1)[0] + "/13"}  # a database of its own
+    one, two = Server(extra_env=env).start(), Server(extra_env=env).start()
+    try:
+        wall = browser.new_context(viewport=WALL, locale="es-CL")
+        wall.add_cookies(session_cookie(tv, two.url))
+        screen = wall.new_page()
+        screen.goto(two.url + "/dashboard/")
+        screen.wait_for_selector("#conn.conn-ok")
+
+        http = requests.Session()
+        for cookie in session_cookie(station, one.url):
+            http.cookies.set(cookie["name"], cookie["value"])
+        http.cookies.set("csrftoken", "a" * 32)
+        answer = http.post(
+            one.url + "/acciones/",
+            data={"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": [ARM_PENDING]},
+            headers={"X-CSRFToken": "a" * 32},
+            timeout=10,
+        )
+        assert answer.status_code == 200
+        screen.locator("#occupied", has_text=ARM_PENDING).wait_for(timeout=2000)
+        screens.shot(screen, "otro-proceso")
+    finally:
+        one.stop()
+        two.stop()
