@@ -99,3 +99,85 @@ def test_an_action_on_one_server_reaches_a_dashboard_on_another_through_redis(
     finally:
         one.stop()
         two.stop()
+
+
+@pytest.mark.redis
+def test_when_redis_stops_actions_still_work_and_dashboards_catch_up_when_it_is_back(
+    browser, sheet_store, request, tmp_path
+):
+    """A private redis-server (so the shared one is never stopped) that dies mid-shift."""
+    import shutil
+    import subprocess
+
+    import requests
+
+    from tests.browser import free_port
+
+    redis_bin = shutil.which("redis-server")
+    if redis_bin is None:
+        pytest.skip("redis-server binary not installed")
+    port = free_port()
+
+    def start_redis() -> subprocess.Popen:
+        proc = subprocess.Popen(
+            [
+                redis_bin,
+                "--port",
+                str(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp_path),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        import socket
+        import time
+
+        for _ in range(50):
+            try:
+                socket.create_connection(("127.0.0.1", port), 0.2).close()
+                return proc
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    screens = Screens(request.node.name)
+    build_plant()
+    tv, station = tv_user(), station_user()
+    redis = start_redis()
+    server = Server(extra_env={"REDIS_URL": f"redis://127.0.0.1:{port}/0"}).start()
+    try:
+        wall = browser.new_context(viewport=WALL, locale="es-CL")
+        wall.add_cookies(session_cookie(tv, server.url))
+        screen = wall.new_page()
+        screen.goto(server.url + "/dashboard/")
+        screen.wait_for_selector("#conn.conn-ok")
+
+        redis.terminate()
+        redis.wait(5)
+        http = requests.Session()
+        for cookie in session_cookie(station, server.url):
+            http.cookies.set(cookie["name"], cookie["value"])
+        http.cookies.set("csrftoken", "b" * 32)
+        answer = http.post(
+            server.url + "/acciones/",
+            data={"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": [ARM_PENDING]},
+            headers={"X-CSRFToken": "b" * 32},
+            timeout=10,
+        )
+        assert answer.status_code == 200  # the action does not depend on the live link
+        screen.wait_for_selector("#conn.conn-down", timeout=15000)
+        screens.shot(screen, "redis-caido")
+
+        redis = start_redis()
+        screen.wait_for_selector("#conn.conn-ok", timeout=30000)
+        screen.locator("#occupied", has_text=ARM_PENDING).wait_for(timeout=5000)
+        screens.shot(screen, "redis-de-vuelta")
+    finally:
+        server.stop()
+        redis.terminate()
