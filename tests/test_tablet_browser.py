@@ -240,3 +240,23 @@ def test_the_primary_button_is_visible_without_scrolling_with_30_spools(
         context.close()
     finally:
         srv.stop()
+
+
+def test_a_confirmation_lost_to_the_wifi_can_be_retried_safely(tablet, server, request):
+    screens = Screens(request.node.name)
+    page = tablet()
+    go_to_list(page, server.url, "ARMADO", "DF(100)", None, screens)
+    page.locator(f'.spool-row[data-tag="{ARM_PENDING}"] input.pick').check()
+    page.locator("#continue").click()
+    page.wait_for_selector(".confirm-button")
+    page.context.set_offline(True)
+    page.locator(".confirm-button").click()
+    page.wait_for_selector("#send-error:not([hidden])")
+    assert "Reintentar" in page.locator("#send-error").inner_text()
+    screens.shot(page, "sin-wifi")
+    page.context.set_offline(False)
+    page.locator("#send-error button.retry").click()
+    page.wait_for_selector("#resultado")
+    screens.shot(page, "reintento")
+    assert "tomado por DF(100)" in page.locator("#resultado").inner_text()
+    assert Event.objects.filter(tag=ARM_PENDING, evento_tipo="TOMAR_SPOOL").count() == 1
