@@ -303,7 +303,7 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
     if len(refused) == len(cmd.tags) and not cmd.request_id:
         results = [refused[t] for t in cmd.tags]  # nothing to write: no lock taken
         return ActionOutcome(overall_status(results), results, worker.short, worker.full_name)
-    now = timezone.now()
+    now = timezone.now().replace(microsecond=0)  # as the sheet holds it (seconds)
     try:
         with transaction.atomic():
             if cmd.request_id:

@@ -4,6 +4,12 @@ A regular pull costs one read request (one values.batchGet of Operaciones). Ever
 ZEUES_WORKERS_PULL_INTERVAL seconds (and on the first pull) a second batchGet brings
 Trabajadores, Roles and the Metadata log, which change rarely or only through us.
 Rows with odd data stay visible; the odd cell is reported with its TAG and column.
+
+An app-owned cell that differs from the mirror on a row with nothing pending is an office
+edit (logged as SUPERVISOR_OVERRIDE); rows with writes still queued keep the mirror's
+app-owned fields. While a required column is missing the app-owned cells cannot be read
+right: new spools still appear, but app-owned fields of known spools are left as they are
+and no edit is logged.
 """
 
 from __future__ import annotations
@@ -142,12 +148,20 @@ def apply_operaciones(operaciones: list[list], state: SyncState, result: PullRes
         state.save()
         raise MissingColumnError(OPERACIONES, [Col.TAG_SPOOL])
     state.structure_error = str(MissingColumnError(OPERACIONES, missing)) if missing else ""
-    _apply_spools(header, rows, result)
+    _apply_spools(header, rows, result, complete=not missing)
     state.last_pull_at = timezone.now()
     state.pull_warnings = result.warnings[:200]
 
 
-def _apply_spools(header: HeaderMap, rows: list[list], result: PullResult) -> None:
+def _apply_spools(
+    header: HeaderMap, rows: list[list], result: PullResult, *, complete: bool = True
+) -> None:
+    """Bring the rows into the mirror.
+
+    Not `complete` (a required column missing): the app-owned cells read as blanks, so known
+    spools only take their office-owned fields, and new ones are created unread
+    (`pulled_at` empty: the first complete pull sets their app-owned fields, logging nothing).
+    """
     tag_col = header.col(Col.TAG_SPOOL)
     seen: dict[str, dict] = {}
     for offset, row in enumerate(rows):
@@ -168,31 +182,40 @@ def _apply_spools(header: HeaderMap, rows: list[list], result: PullResult) -> No
     result.spools_seen = len(seen)
 
     now = timezone.now()
-    # Rows whose own writes are still queued: the mirror is newer than the sheet there.
-    # Read after the sheet was, so an action committed meanwhile is covered too.
-    pending = pending_tags()
+    # The mirror first, then the rows whose own writes are still queued (the mirror is
+    # newer than the sheet there), both read after the sheet was: an action committed
+    # before the second query is in `pending`, one committed after it changed the version
+    # and fails the compare-and-set below.
     existing = {s.tag: s for s in Spool.objects.all()}
+    pending = pending_tags()
+    office_fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
     to_create = []
     for tag, values in seen.items():
         spool = existing.get(tag)
         if spool is None:
-            to_create.append(Spool(tag=tag, pulled_at=now, **values))
+            to_create.append(Spool(tag=tag, pulled_at=now if complete else None, **values))
             result.created.append(tag)
             continue
-        fields = SPOOL_FIELDS
-        if tag in pending:
-            fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
+        fields = SPOOL_FIELDS if complete and tag not in pending else office_fields
         changed = [f for f in fields if getattr(spool, f) != values[f]]
         if not changed:
             continue
-        external = spool.pulled_at is not None and any(f in APP_OWNED_FIELDS for f in changed)
         before = spool.app_cells()
         was_blocked = spool.is_blocked
+        proposed = Spool(**{f: getattr(spool, f) for f in APP_OWNED_FIELDS})
+        for f in changed:
+            if f in APP_OWNED_FIELDS:
+                setattr(proposed, f, values[f])
+        # An edit is a cell that reads differently; the mirror's finer values (the
+        # microseconds of Fecha_Ocupacion) are not cells and are silently aligned.
+        external = spool.pulled_at is not None and proposed.app_cells() != before
         with transaction.atomic():
             # Compare-and-set on the version seen: an action that committed since the
             # snapshot wins, and the next pull reconciles.
             updated = Spool.objects.filter(pk=spool.pk, version=spool.version).update(
-                **{f: values[f] for f in fields}, pulled_at=now, updated_at=now
+                **{f: values[f] for f in fields},
+                **({"pulled_at": now} if complete else {}),
+                updated_at=now,
             )
             if not updated:
                 continue
@@ -232,16 +255,17 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
     t_header.require()
     r_header.require()
     workers: dict[int, Worker] = {}
+    previous = dict(Worker.objects.values_list("id", "activo"))
     for n, row in enumerate(t_rows, start=2):
         raw_id = t_header.get(row, "Id")
         if is_blank(raw_id):
             continue
         try:
             wid = int(float(cell_text(raw_id)))
-            activo = parse_bool(t_header.get(row, "Activo"), default=True)
-        except (ValueError, CellValueError) as exc:
-            result.warnings.append(f"{TRABAJADORES} fila {n}: {exc}")
+        except ValueError:
+            result.warnings.append(f"{TRABAJADORES} fila {n}: Id no reconocido {raw_id!r}.")
             continue
+        activo = _activo(TRABAJADORES, n, t_header.get(row, "Activo"), previous.get(wid), result)
         if wid in workers:
             result.warnings.append(
                 f"{TRABAJADORES} fila {n}: Id {wid} repetido, se usa el primero."
@@ -260,10 +284,10 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
             continue
         try:
             wid = int(float(cell_text(raw_id)))
-            activo = parse_bool(r_header.get(row, "Activo"), default=True)
-        except (ValueError, CellValueError) as exc:
-            result.warnings.append(f"{ROLES} fila {n}: {exc}")
+        except ValueError:
+            result.warnings.append(f"{ROLES} fila {n}: Id no reconocido {raw_id!r}.")
             continue
+        activo = _activo(ROLES, n, r_header.get(row, "Activo"), None, result)
         if wid not in workers:
             result.warnings.append(f"{ROLES} fila {n}: el trabajador {wid} no existe.")
             continue
@@ -280,6 +304,20 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
         Worker.objects.exclude(id__in=workers.keys()).update(activo=False)
         Role.objects.all().delete()
         Role.objects.bulk_create(role_rows.values())
+
+
+def _activo(sheet: str, n: int, raw: object, previous: bool | None, result: PullResult) -> bool:
+    """An Activo cell; an unreadable one keeps the row (reported), with its last known
+    value, else active (as a blank cell is)."""
+    try:
+        return parse_bool(raw, default=True)
+    except CellValueError:
+        keep = True if previous is None else previous
+        result.warnings.append(
+            f"{sheet} fila {n}, columna Activo: valor no reconocido {cell_text(raw)!r}; "
+            f"se mantiene {'activo' if keep else 'inactivo'}."
+        )
+        return keep
 
 
 def _event_id(raw: object) -> uuid.UUID:

@@ -7,7 +7,12 @@ TAG_SPOOL or ID moved column since the last cycle, or the Metadata grid must gro
 
 Exactly once: each Metadata row carries its event's ID; the read shows which IDs already
 landed (a flush that died between its two calls, or a request that timed out after
-landing), and those are not written again. Cells are idempotent (same text, same place).
+landing), and those are not written again. The re-read tail starts before the last row a
+write is *known* to have filled, so it always covers a write whose outcome was lost. Cells
+are idempotent (same text, same place).
+
+Every flush checks both headers in its one read: with a required column missing, nothing
+is written anywhere (SyncState.structure_error says which, and actions answer 503).
 Only the holder of a database lease runs cycles, so any number of processes may try.
 """
 
@@ -35,6 +40,7 @@ from spools.workbook import (
     METADATA,
     METADATA_COLUMNS,
     OPERACIONES,
+    OPERACIONES_COLUMNS,
     Col,
     HeaderMap,
     MissingColumnError,
@@ -163,11 +169,11 @@ def _cycle(
     ranges: list[str] = []
     if do_pull:
         ranges.append(sheets.sheet_range(OPERACIONES))
-    elif with_cells:
-        ranges += [
-            sheets.sheet_range(OPERACIONES, "1:1"),
-            _column_range(OPERACIONES, state.tag_column),
-        ]
+    elif entries:
+        # The header even for Metadata rows alone: a broken Operaciones stops every write.
+        ranges.append(sheets.sheet_range(OPERACIONES, "1:1"))
+        if with_cells:
+            ranges.append(_column_range(OPERACIONES, state.tag_column))
     meta_start = max(2, state.metadata_last_row - METADATA_TAIL_OVERLAP)
     if with_meta:
         ranges += [
@@ -184,18 +190,23 @@ def _cycle(
         replies.pop(0)
         apply_operaciones(ops_rows, state, result.pulled)
         result.changed_tags += result.pulled.changed_tags
-        if with_cells:
+        if entries:
             ops_header = HeaderMap.from_row(OPERACIONES, ops_rows[0] if ops_rows else [])
+            ops_header.require(OPERACIONES_COLUMNS)
             tag_idx = ops_header.col(Col.TAG_SPOOL)
             tag_column_values = [[r[tag_idx]] if tag_idx < len(r) else [] for r in ops_rows]
-    elif with_cells:
-        header_rows, tag_column_values = values.pop(0), values.pop(0)
-        replies.pop(0), replies.pop(0)
+    elif entries:
+        header_rows = values.pop(0)
+        replies.pop(0)
         ops_header = HeaderMap.from_row(OPERACIONES, header_rows[0] if header_rows else [])
-        tag_idx = ops_header.col(Col.TAG_SPOOL)
-        if tag_idx != state.tag_column:
-            # Someone moved TAG_SPOOL since the last cycle: read the right column.
-            (tag_column_values,) = sheets.read_ranges([_column_range(OPERACIONES, tag_idx)])
+        ops_header.require(OPERACIONES_COLUMNS)
+        if with_cells:
+            tag_column_values = values.pop(0)
+            replies.pop(0)
+            tag_idx = ops_header.col(Col.TAG_SPOOL)
+            if tag_idx != state.tag_column:
+                # Someone moved TAG_SPOOL since the last cycle: read the right column.
+                (tag_column_values,) = sheets.read_ranges([_column_range(OPERACIONES, tag_idx)])
     if ops_header is not None:
         state.tag_column = ops_header.col(Col.TAG_SPOOL)
 
@@ -235,12 +246,18 @@ def _cycle(
             updates[f"{quote_sheet(OPERACIONES)}!{column_letter(col)}{row_no}"] = value
         result.cells_written = len(latest)
 
+    metadata_last_row = state.metadata_last_row
     if with_meta:
         assert meta_header is not None
         landed = {cell_text(r[0]) for r in tail if r}
         last_filled = meta_start - 1 + len(tail)
         new_rows = [e.metadata_row for e in with_meta if e.metadata_row["ID"] not in landed]
         result.metadata_already_there = len(with_meta) - len(new_rows)
+        # What this read saw; the rows about to be written count only once their write
+        # is answered (a write that fails or times out may or may not have landed, and
+        # the next read must start early enough to find out).
+        metadata_last_row = max(last_filled, 1)
+        state.metadata_last_row = min(state.metadata_last_row, metadata_last_row)
         if new_rows:
             first = last_filled + 1
             last = last_filled + len(new_rows)
@@ -254,14 +271,13 @@ def _cycle(
                     row[meta_header.col(column)] = meta.get(column, "")
                 block.append(row)
             updates[f"{quote_sheet(METADATA)}!A{first}:{column_letter(width - 1)}{last}"] = block
-            state.metadata_last_row = last
-        else:
-            state.metadata_last_row = max(last_filled, 1)
+            metadata_last_row = last
         result.metadata_written = len(new_rows)
 
     # --- the one write ----------------------------------------------------------------------
     if updates:
         sheets.write_cells(updates)
+    state.metadata_last_row = metadata_last_row
     if entries:
         with transaction.atomic():
             OutboxEntry.objects.filter(pk__in=[e.pk for e in entries if e.pk not in errors]).update(
@@ -274,7 +290,7 @@ def _cycle(
         if errors:
             state.last_error = "; ".join(list(errors.values())[:5])
             state.last_error_at = now
-    state.structure_error = state.structure_error if do_pull else ""
+        state.structure_error = ""  # both headers were checked by this flush
 
 
 def flush_until_empty(

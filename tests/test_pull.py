@@ -243,11 +243,6 @@ def test_role_rows_and_their_activo_booleans(sheet_store):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pull._apply_workers drops a Trabajadores row whose Activo cell is unreadable "
-    "(the worker disappears and is deactivated) instead of keeping it and reporting the cell",
-)
 def test_an_unreadable_activo_keeps_the_worker_and_reports_the_cell(sheet_store):
     build_workbook(workers=[worker(93, "Mario", "Rojas", roles=["Armador"])])
     sheet(TRABAJADORES).update([["quizás"]], "D2", value_input_option="RAW")
