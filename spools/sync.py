@@ -120,7 +120,13 @@ def _column_range(sheet: str, col: int, start_row: int = 1) -> str:
     return f"{quote_sheet(sheet)}!{letter}{start_row}:{letter}"
 
 
-def run_cycle(*, pull_now: bool = False, flush: bool = True) -> CycleResult:
+class LeaseLost(Exception):
+    """Another process took the lease while this cycle was slow: it must not write."""
+
+
+def run_cycle(
+    *, pull_now: bool = False, flush: bool = True, holder: str | None = None
+) -> CycleResult:
     """One flush + pull cycle. The caller holds the lease (or is the only process)."""
     state = SyncState.get()
     entries = (
@@ -141,8 +147,12 @@ def run_cycle(*, pull_now: bool = False, flush: bool = True) -> CycleResult:
             result.pulled = PullResult()
             if workers_due(state):
                 pull_workers(state, result.pulled)
-        _cycle(state, entries, do_pull, result)
+        _cycle(state, entries, do_pull, result, holder)
         state.last_error = ""
+    except LeaseLost as exc:
+        result.error = str(exc)
+        log.warning("%s; the new holder will write", exc)
+        return result  # nothing of this cycle is saved: the holder's state wins
     except MissingColumnError as exc:
         state.structure_error = str(exc)
         result.error = str(exc)
@@ -160,7 +170,11 @@ def run_cycle(*, pull_now: bool = False, flush: bool = True) -> CycleResult:
 
 
 def _cycle(
-    state: SyncState, entries: list[OutboxEntry], do_pull: bool, result: CycleResult
+    state: SyncState,
+    entries: list[OutboxEntry],
+    do_pull: bool,
+    result: CycleResult,
+    holder: str | None = None,
 ) -> None:
     with_cells = [e for e in entries if e.cells]
     with_meta = [e for e in entries if e.metadata_row]
@@ -275,6 +289,9 @@ def _cycle(
         result.metadata_written = len(new_rows)
 
     # --- the one write ----------------------------------------------------------------------
+    # A slow read (retries, timeouts) can outlast the lease: renew it, or stop here.
+    if holder is not None and not acquire_lease(holder):
+        raise LeaseLost(f"sync lease lost by {holder} before writing")
     if updates:
         sheets.write_cells(updates)
     state.metadata_last_row = metadata_last_row
@@ -332,7 +349,7 @@ def sync_loop(
         while not stop.is_set():
             try:
                 if acquire_lease(holder):
-                    result = run_cycle()
+                    result = run_cycle(holder=holder)
                     if on_cycle and result.did_anything:
                         on_cycle(result)
                     backoff = min(max(1.0, backoff * 2), 30.0) if result.error else 0.0

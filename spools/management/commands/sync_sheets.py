@@ -24,7 +24,7 @@ class Command(BaseCommand):
                 self.stdout.write("Otro proceso está sincronizando; nada que hacer.")
                 return
             try:
-                result = run_cycle(pull_now=True)
+                result = run_cycle(pull_now=True, holder=holder)
             finally:
                 release_lease(holder)
             if result.error:
