@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from occupation.services import TRANSITIONS, check_transition
+from occupation.services import TRANSITIONS
 from spools.lifecycle import Accion, Operacion, ReparacionState
 from spools.models import ALLOWED_ROLES, Spool, Worker
-from spools.rules import ActionError
+from spools.rules import ActionError, check_transition
 
 LIST_LIMIT = 200  # longer lists ask for a search (a 10,000-row list helps nobody)
 ACCIONES = [Accion.TOMAR, Accion.PAUSAR, Accion.COMPLETAR, Accion.CANCELAR]

@@ -19,11 +19,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from occupation.models import ActionRequest
-from spools import rules
 from spools.lifecycle import Accion, Operacion
-from spools.models import Event, Spool, SyncState, Worker
+from spools.models import TRANSITION_FIELDS, Event, Spool, SyncState, Worker
 from spools.outbox import record_change
-from spools.rules import ActionError
+from spools.rules import ActionError, check_transition
 from spools.signals import spools_changed
 from spools.sync import kick
 
@@ -47,25 +46,6 @@ TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
     (Operacion.REPARACION, Accion.CANCELAR): ("cancelar_reparacion", "CANCELAR_REPARACION"),
 }
 TOMAR_EVENTS = {"TOMAR_SPOOL", "TOMAR_REPARACION"}
-
-# Mirror fields an action may change (saved with one compare-and-set UPDATE).
-ACTION_FIELDS = (
-    "armador",
-    "fecha_armado",
-    "soldador",
-    "fecha_soldadura",
-    "fecha_qc_metrologia",
-    "ocupado_por",
-    "occupant_id",
-    "fecha_ocupacion",
-    "version",
-    "estado_detalle",
-    "arm",
-    "sold",
-    "metrologia",
-    "reparacion",
-    "ciclo",
-)
 
 OK_MESSAGES = {
     "TOMAR": "{tag}: tomado por {worker}.",
@@ -167,22 +147,6 @@ def get_worker_for(operacion: str, worker_id: int) -> Worker:
     return worker
 
 
-def check_transition(spool: Spool, method_name: str) -> None:
-    """Raise the ActionError of the first rule that fails, or if the state forbids it."""
-    meta = getattr(Spool, method_name)._django_fsm
-    transition = next(iter(meta.transitions.values()))
-    error = rules.first_failure(spool, transition.conditions or [])
-    if error:
-        raise error
-    state = getattr(spool, meta.field.name if hasattr(meta.field, "name") else meta.field)
-    if not meta.has_transition(state):
-        raise ActionError(
-            400,
-            f"El spool {spool.tag} no permite esta acción en su estado actual ({spool.estado_detalle}).",
-            "estado",
-        )
-
-
 def snapshot_before_tomar(spool: Spool, operacion: str) -> tuple[dict[str, object], bool]:
     """The app-owned cells as they were before the TOMAR that CANCELAR undoes.
 
@@ -261,7 +225,7 @@ def _apply_one(cmd: ActionCommand, worker: Worker, tag: str, now: datetime) -> S
         elif spool.reparacion != "NINGUNA":
             meta["ciclo"] = spool.ciclo
         saved = Spool.objects.filter(pk=spool.pk, version=old_version).update(
-            **{f: getattr(spool, f) for f in ACTION_FIELDS}, updated_at=now
+            **{f: getattr(spool, f) for f in TRANSITION_FIELDS}, updated_at=now
         )
         if not saved:
             raise ActionError(409, f"Otro cambio del spool {tag} llegó primero.", "carrera")
@@ -303,7 +267,7 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
     if len(refused) == len(cmd.tags) and not cmd.request_id:
         results = [refused[t] for t in cmd.tags]  # nothing to write: no lock taken
         return ActionOutcome(overall_status(results), results, worker.short, worker.full_name)
-    now = timezone.now().replace(microsecond=0)  # as the sheet holds it (seconds)
+    now = timezone.now()
     try:
         with transaction.atomic():
             if cmd.request_id:

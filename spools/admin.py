@@ -1,8 +1,27 @@
-"""The mirror in the Django admin: read-only (the workbook is the record)."""
+"""The mirror in the Django admin, for supervisors.
 
-from django.contrib import admin
+The mirror stays read-only (the workbook is the record): no field can be edited, nothing
+added or deleted, not even by a superuser. The only changes are the supervisor overrides,
+offered as transitions — the admin actions "Desbloquear" and "Liberar ocupación" and the
+same buttons on a spool's page — each confirmed on an intermediate page and done by
+`spools.overrides`, which checks the permission again.
+"""
 
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.timezone import localtime
+
+from spools import overrides
+from spools.lifecycle import ReparacionState
 from spools.models import Event, Role, Spool, Worker
+from spools.rules import ActionError
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -16,6 +35,61 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class OcupadoFilter(admin.SimpleListFilter):
+    title = "ocupado"
+    parameter_name = "ocupado"
+
+    def lookups(self, request, model_admin):
+        return [("si", "Sí"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "si":
+            return queryset.exclude(ocupado_por="")
+        if self.value() == "no":
+            return queryset.filter(ocupado_por="")
+        return queryset
+
+
+class BloqueadoFilter(admin.SimpleListFilter):
+    title = "BLOQUEADO"
+    parameter_name = "bloqueado"
+
+    def lookups(self, request, model_admin):
+        return [("si", "Sí"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "si":
+            return queryset.filter(reparacion=ReparacionState.BLOQUEADO)
+        if self.value() == "no":
+            return queryset.exclude(reparacion=ReparacionState.BLOQUEADO)
+        return queryset
+
+
+# tipo → what the supervisor is told on the confirmation page, and the service that does it.
+OVERRIDES = {
+    overrides.DESBLOQUEAR: {
+        "label": "Desbloquear",
+        "verb": "desbloquear",
+        "service": overrides.desbloquear,
+        "explanation": (
+            "Cada spool BLOQUEADO vuelve a RECHAZADO con el contador de rechazos en cero "
+            "(Ciclo 0/3), listo para que alguien tome su reparación."
+        ),
+    },
+    overrides.LIBERAR: {
+        "label": "Liberar ocupación",
+        "verb": "liberar",
+        "service": overrides.liberar,
+        "explanation": (
+            "Cada spool ocupado queda libre como si su ocupante hubiera pausado: el trabajo "
+            "hecho se conserva y cualquiera con el rol puede retomarlo."
+        ),
+    },
+}
+# Admin action name → tipo.
+OVERRIDE_ACTIONS = {"desbloquear": overrides.DESBLOQUEAR, "liberar_ocupacion": overrides.LIBERAR}
+
+
 @admin.register(Spool)
 class SpoolAdmin(ReadOnlyAdmin):
     list_display = (
@@ -26,11 +100,155 @@ class SpoolAdmin(ReadOnlyAdmin):
         "sold",
         "metrologia",
         "reparacion",
-        "ocupado_por",
+        "ocupacion",
         "estado_detalle",
     )
-    list_filter = ("arm", "sold", "metrologia", "reparacion")
+    list_filter = (
+        BloqueadoFilter,
+        OcupadoFilter,
+        "arm",
+        "sold",
+        "metrologia",
+        "reparacion",
+    )
     search_fields = ("tag", "ot", "nv")
+    actions = ["desbloquear", "liberar_ocupacion"]
+    fieldsets = (
+        (None, {"fields": ("tag", "ot", "nv", "fecha_materiales", "estado_detalle")}),
+        ("Armado", {"fields": ("arm", "armador", "fecha_armado")}),
+        ("Soldadura", {"fields": ("sold", "soldador", "fecha_soldadura")}),
+        (
+            "Metrología y reparación",
+            {"fields": ("metrologia", "fecha_qc_metrologia", "reparacion", "ciclo")},
+        ),
+        ("Ocupación", {"fields": ("ocupado_por", "fecha_ocupacion")}),
+        ("Hoja", {"fields": ("version", "sheet_row", "problems", "pulled_at", "updated_at")}),
+    )
+
+    @admin.display(description="ocupado por", ordering="fecha_ocupacion")
+    def ocupacion(self, obj: Spool) -> str:
+        if not obj.ocupado_por:
+            return "—"
+        since = obj.fecha_ocupacion
+        return (
+            f"{obj.ocupado_por} desde {localtime(since):%d-%m %H:%M}" if since else obj.ocupado_por
+        )
+
+    def view_on_site(self, obj: Spool) -> str:
+        return reverse("spool-detail", args=[obj.tag])
+
+    def has_override_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(overrides.OVERRIDE_PERMISSION)
+
+    # --- the overrides as admin actions ----------------------------------------------
+
+    @admin.action(description="Desbloquear", permissions=["override"])
+    def desbloquear(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._override(request, list(queryset), overrides.DESBLOQUEAR, "desbloquear")
+
+    @admin.action(description="Liberar ocupación", permissions=["override"])
+    def liberar_ocupacion(self, request: HttpRequest, queryset) -> HttpResponse | None:
+        return self._override(request, list(queryset), overrides.LIBERAR, "liberar_ocupacion")
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        # A posted override without the permission is refused outright (not quietly
+        # ignored as an unknown action): the service would refuse it too.
+        if (
+            request.method == "POST"
+            and request.POST.get("action") in OVERRIDE_ACTIONS
+            and not self.has_override_permission(request)
+        ):
+            raise PermissionDenied
+        return super().changelist_view(request, extra_context)
+
+    def _override(
+        self, request: HttpRequest, spools: list[Spool], tipo: str, action: str | None
+    ) -> HttpResponse | None:
+        if request.POST.get("post") == "yes":
+            self._run(request, spools, tipo)
+            return None  # back to the list, with the results as messages
+        return self._confirmation(request, spools, tipo, action)
+
+    def _run(self, request: HttpRequest, spools: list[Spool], tipo: str) -> None:
+        """Each spool on its own; one message per spool, then a summary."""
+        service = OVERRIDES[tipo]["service"]
+        done = 0
+        for spool in spools:
+            try:
+                result = service(spool.tag, request.user)
+            except ActionError as exc:
+                text = exc.message if spool.tag in exc.message else f"{spool.tag}: {exc.message}"
+                self.message_user(request, text, messages.ERROR)
+                continue
+            done += 1
+            self.message_user(request, result.message, messages.SUCCESS)
+            self.log_change(request, spool, result.message)  # the admin's own "Histórico"
+        label = OVERRIDES[tipo]["label"]
+        level = messages.SUCCESS if done == len(spools) else messages.WARNING
+        self.message_user(request, f"{label}: {done} de {len(spools)} spools.", level)
+
+    def _confirmation(
+        self, request: HttpRequest, spools: list[Spool], tipo: str, action: str | None
+    ) -> TemplateResponse:
+        rows = [(spool, overrides.preview(spool, tipo)) for spool in spools]
+        label = OVERRIDES[tipo]["label"]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{label}: confirmar",
+            "subtitle": None,
+            "opts": self.opts,
+            "label": label,
+            "verb": OVERRIDES[tipo]["verb"],
+            "explanation": OVERRIDES[tipo]["explanation"],
+            "rows": rows,
+            "applicable": sum(1 for _, p in rows if p.applies),
+            "worker_nombre": f"ADMIN:{request.user.get_username()}",
+            "action": action,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "single": None if action else spools[0],
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/spools/spool/override_confirmation.html", context)
+
+    # --- the same overrides as buttons on a spool's page -------------------------------
+
+    def get_urls(self):
+        name = f"{self.opts.app_label}_{self.opts.model_name}"
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<path:object_id>/desbloquear/",
+                view(self.desbloquear_view),
+                name=f"{name}_desbloquear",
+            ),
+            path(
+                "<path:object_id>/liberar/",
+                view(self.liberar_view),
+                name=f"{name}_liberar",
+            ),
+            *super().get_urls(),
+        ]
+
+    def desbloquear_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._object_override(request, object_id, overrides.DESBLOQUEAR)
+
+    def liberar_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        return self._object_override(request, object_id, overrides.LIBERAR)
+
+    def _object_override(self, request: HttpRequest, object_id: str, tipo: str) -> HttpResponse:
+        if not self.has_override_permission(request):
+            raise PermissionDenied
+        spool = self.get_object(request, unquote(object_id))
+        if spool is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            self._run(request, [spool], tipo)
+            return HttpResponseRedirect(reverse("admin:spools_spool_change", args=[spool.pk]))
+        return self._confirmation(request, [spool], tipo, None)
+
+    def change_view(self, request: HttpRequest, object_id, form_url="", extra_context=None):
+        extra = {"can_override": self.has_override_permission(request), **(extra_context or {})}
+        return super().change_view(request, object_id, form_url, extra)
 
 
 class RoleInline(admin.TabularInline):
@@ -49,10 +267,17 @@ class RoleInline(admin.TabularInline):
 
 @admin.register(Worker)
 class WorkerAdmin(ReadOnlyAdmin):
-    list_display = ("id", "short", "nombre", "apellido", "activo")
+    list_display = ("id", "short", "nombre", "apellido", "activo", "roles_activos")
     list_filter = ("activo", "roles__rol")
     search_fields = ("id", "nombre", "apellido")
     inlines = [RoleInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("roles")
+
+    @admin.display(description="roles activos")
+    def roles_activos(self, obj: Worker) -> str:
+        return ", ".join(sorted(obj.active_roles())) or "—"
 
 
 @admin.register(Event)
@@ -65,6 +290,7 @@ class EventAdmin(ReadOnlyAdmin):
         "operacion",
         "accion",
         "account",
+        "from_sheet",
     )
     list_filter = ("evento_tipo", "operacion", "accion", "from_sheet")
     search_fields = ("tag", "worker_nombre", "account")
@@ -74,3 +300,5 @@ class EventAdmin(ReadOnlyAdmin):
 admin.site.site_header = "ZEUES · administración"
 admin.site.site_title = "ZEUES"
 admin.site.index_title = "Supervisión"
+# Three models only: the table gets the width the navigation sidebar would take.
+admin.site.enable_nav_sidebar = False

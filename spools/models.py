@@ -28,6 +28,25 @@ from spools.rows import app_cells, parse_cells
 from spools.values import short_name
 
 W, M, R = WorkState, MetrologiaState, ReparacionState
+# The fields a transition (action or override) may change: saved together with one
+# compare-and-set UPDATE on `version`.
+TRANSITION_FIELDS = (
+    "armador",
+    "fecha_armado",
+    "soldador",
+    "fecha_soldadura",
+    "fecha_qc_metrologia",
+    "ocupado_por",
+    "occupant_id",
+    "fecha_ocupacion",
+    "version",
+    "estado_detalle",
+    "arm",
+    "sold",
+    "metrologia",
+    "reparacion",
+    "ciclo",
+)
 # Rules shared by PAUSAR / COMPLETAR / CANCELAR: the actor must be the occupant.
 OCCUPANT_RULES = [rules.OCCUPIED, rules.BY_ACTOR]
 
@@ -214,7 +233,7 @@ class Spool(models.Model):
     def _occupy(self, worker: Worker, now: datetime) -> None:
         self.ocupado_por = worker.short
         self.occupant_id = worker.id
-        self.fecha_ocupacion = now
+        self.fecha_ocupacion = now.replace(microsecond=0)  # as the sheet holds it
 
     def _release(self) -> None:
         self.ocupado_por = ""

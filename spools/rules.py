@@ -171,3 +171,21 @@ def first_failure(spool: Spool, rules: list) -> ActionError | None:
         if isinstance(rule, Rule) and not rule(spool):
             return rule.error(spool)
     return None
+
+
+def check_transition(spool: Spool, method_name: str) -> None:
+    """Raise the ActionError of the first rule of a transition that fails, or a 400 if the
+    spool's state has no such transition."""
+    meta = getattr(type(spool), method_name)._django_fsm
+    transition = next(iter(meta.transitions.values()))
+    error = first_failure(spool, transition.conditions or [])
+    if error:
+        raise error
+    state = getattr(spool, meta.field.name if hasattr(meta.field, "name") else meta.field)
+    if not meta.has_transition(state):
+        raise ActionError(
+            400,
+            f"El spool {spool.tag} no permite esta acción en su estado actual "
+            f"({spool.estado_detalle}).",
+            "estado",
+        )

@@ -1,10 +1,10 @@
-from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from spools.health import health
-from spools.lifecycle import Operacion
+from spools.history import spool_page
 from spools.models import Spool
 
 
@@ -17,14 +17,10 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    """Tablet start: the operation choice."""
-    return render(request, "spools/home.html", {"operaciones": Operacion})
-
-
+@permission_required("spools.view_spool", raise_exception=True)
 def spool_detail(request: HttpRequest, tag: str) -> HttpResponse:
-    try:
-        spool = Spool.objects.get(tag=tag)
-    except Spool.DoesNotExist:
-        raise Http404(f"No existe el spool {tag}.") from None
-    return render(request, "spools/spool_detail.html", {"spool": spool})
+    """/spools/<TAG>/: where the spool stands now and its history."""
+    spool = Spool.objects.filter(tag=tag).first()
+    if spool is None:
+        raise Http404(f"No existe el spool {tag}.")
+    return render(request, "spools/spool_detail.html", spool_page(spool))

@@ -96,3 +96,30 @@ async def test_an_action_pushes_the_dashboard_fragments(sheet_store):
     assert ARM_PENDING in occupied and "DF(100)" in occupied
     assert 'id="events" hx-swap-oob="true"' in push and "TOMAR_SPOOL" in push
     await screen.disconnect()
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_supervisor_override_pushes_the_dashboard_fragments_too(sheet_store):
+    from spools import overrides
+    from tests.plant import BLOCKED
+
+    def supervisor() -> User:
+        user = User.objects.create_user("jefa", password="x", is_staff=True)
+        user.groups.add(Group.objects.get(name="Supervisor"))
+        return user
+
+    await database_sync_to_async(build_plant)()
+    tv = await database_sync_to_async(tv_user)()
+    boss = await database_sync_to_async(supervisor)()
+    screen = communicator(tv)
+    assert (await screen.connect())[0]
+    first = await screen.receive_from(timeout=3)
+    assert BLOCKED in first.split('id="events"')[0]  # in the BLOQUEADO alert
+
+    await database_sync_to_async(overrides.desbloquear)(BLOCKED, boss)
+    push = await screen.receive_from(timeout=3)
+    alerts = push.split('id="alerts"')[1].split('id="events"')[0]
+    assert BLOCKED not in alerts  # no longer blocked
+    assert "SUPERVISOR_OVERRIDE" in push.split('id="events"')[1]
+    await screen.disconnect()

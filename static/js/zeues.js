@@ -201,7 +201,8 @@
   document.addEventListener("DOMContentLoaded", render);
 })();
 
-/* Elapsed times on screens nobody touches: `data-since` (ISO) → "2h 15m", every 30 s. */
+/* Elapsed times on screens nobody touches: `data-since` (ISO) → "2h 15m", every 30 s
+   (the same format as spools.history.format_duration). */
 (function () {
   "use strict";
   function tick() {
@@ -211,7 +212,7 @@
       if (isNaN(t)) return;
       var minutes = Math.max(0, Math.floor((now - t) / 60000));
       var h = Math.floor(minutes / 60), m = minutes % 60;
-      if (h >= 24) { el.textContent = Math.floor(h / 24) + "d " + (h % 24) + "h"; return; }
+      if (h >= 48) { el.textContent = Math.floor(h / 24) + "d " + (h % 24) + "h"; return; }
       el.textContent = h ? h + "h " + (m < 10 ? "0" : "") + m + "m" : m + "m";
     });
   }

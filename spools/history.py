@@ -1,0 +1,270 @@
+"""A spool's history as a supervisor reads it: work sessions and instants (domain.md "History").
+
+Built from the event log alone — the app's own events and the Metadata rows pulled from the
+sheet, which may predate the app — so an imported row reads exactly like one written here.
+A session opens at TOMAR_SPOOL / TOMAR_REPARACION and closes at the next PAUSAR / COMPLETAR /
+CANCELAR of that spool for that operation, or at a supervisor's LIBERAR. Metrología results
+and overrides are instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from spools.lifecycle import MAX_CICLOS, Operacion
+from spools.models import Event, Spool, Worker
+
+OPENS = {"TOMAR_SPOOL", "TOMAR_REPARACION"}
+# Evento_Tipo that ends a session → how it ended.
+CLOSES = {
+    "PAUSAR_SPOOL": "pausada",
+    "PAUSAR_REPARACION": "pausada",
+    "COMPLETAR_ARM": "completada",
+    "COMPLETAR_SOLD": "completada",
+    "COMPLETAR_REPARACION": "completada",
+    "CANCELAR_ARM": "cancelada",
+    "CANCELAR_SOLD": "cancelada",
+    "CANCELAR_REPARACION": "cancelada",
+}
+METROLOGIA = "COMPLETAR_METROLOGIA"
+OVERRIDE = "SUPERVISOR_OVERRIDE"
+EN_CURSO = "en curso"
+
+
+def format_duration(delta: timedelta) -> str:
+    """`2h 15m`, `45m`; from two days on `3d 4h` (whole minutes; never negative)."""
+    minutes = max(0, int(delta.total_seconds() // 60))
+    hours, minutes = divmod(minutes, 60)
+    if hours >= 48:
+        return f"{hours // 24}d {hours % 24}h"
+    return f"{hours}h {minutes:02d}m" if hours else f"{minutes}m"
+
+
+def operacion_label(value: str) -> str:
+    """ARM → ARMADO; unknown text (old sheet rows) as it is."""
+    try:
+        return Operacion(value).label
+    except ValueError:
+        return value
+
+
+@dataclass
+class Session:
+    """Someone occupying the spool for one operation, from a TOMAR to what ended it."""
+
+    operacion: str
+    worker: str  # as in the cells: MR(93)
+    worker_name: str
+    start: datetime
+    ciclo: int | None = None  # repair cycle (REPARACION)
+    end: datetime | None = None
+    ended_as: str = ""  # pausada / completada / cancelada / liberada / sin cierre registrado
+    ended_by: str = ""  # who closed it, when not the worker (ADMIN:ana, SYSTEM, MR(93))
+
+    kind = "session"
+
+    @property
+    def when(self) -> datetime:
+        return self.start
+
+    @property
+    def open(self) -> bool:
+        return self.end is None and not self.ended_as
+
+    @property
+    def duration(self) -> str:
+        if self.end is not None:
+            return format_duration(self.end - self.start)
+        return EN_CURSO if self.open else "—"
+
+    @property
+    def operacion_label(self) -> str:
+        return operacion_label(self.operacion)
+
+
+@dataclass
+class Instant:
+    """Something that happened at one moment: a metrología result, an override, an edit."""
+
+    when: datetime
+    category: str  # metrologia / override / otro
+    title: str
+    who: str = ""  # as in Worker_Nombre: AD(95), ADMIN:ana, SYSTEM
+    detail: str = ""
+    tone: str = ""  # ok / danger / "" (how to colour it)
+    who_name: str = ""
+
+    kind = "instant"
+
+
+Entry = Session | Instant
+
+
+def build_history(events: Iterable[Event], names: dict[int, str] | None = None) -> list[Entry]:
+    """Sessions and instants, oldest first, from a spool's events in timestamp order."""
+    names = names or {}
+    entries: list[Entry] = []
+    open_sessions: dict[str, Session] = {}  # operación → its open session
+
+    def name_of(event: Event) -> str:
+        return names.get(event.worker_id, "") if event.worker_id else ""
+
+    def close(operacion: str, event: Event, ended_as: str) -> None:
+        session = open_sessions.pop(operacion, None)
+        if session is None and (not operacion or "" in open_sessions):
+            # Old rows may lack Operacion: close whichever session is open.
+            key = "" if "" in open_sessions else next(reversed(open_sessions), None)
+            session = open_sessions.pop(key, None) if key is not None else None
+        if session is None:
+            return  # a close without its TOMAR (history that starts mid-way)
+        session.end = event.timestamp
+        session.ended_as = ended_as
+        if event.worker_nombre != session.worker:
+            session.ended_by = event.worker_nombre
+
+    for event in _plausible_order(events):
+        tipo = event.evento_tipo
+        meta = event.metadata_json if isinstance(event.metadata_json, dict) else {}
+        if tipo in OPENS:
+            operacion = event.operacion or (
+                Operacion.REPARACION if tipo == "TOMAR_REPARACION" else ""
+            )
+            previous = open_sessions.pop(operacion, None)
+            if previous is not None:
+                previous.ended_as = "sin cierre registrado"
+            session = Session(
+                operacion=operacion,
+                worker=event.worker_nombre,
+                worker_name=name_of(event),
+                start=event.timestamp,
+                ciclo=_int(meta.get("ciclo")) if operacion == Operacion.REPARACION else None,
+            )
+            open_sessions[operacion] = session
+            entries.append(session)
+        elif tipo in CLOSES:
+            close(event.operacion, event, CLOSES[tipo])
+        elif tipo == METROLOGIA:
+            entries.append(_metrologia(event, meta, name_of(event)))
+        elif tipo == OVERRIDE:
+            if meta.get("tipo") == "LIBERAR":
+                close(event.operacion, event, "liberada")
+            entries.append(_override(event, meta))
+        else:
+            entries.append(
+                Instant(event.timestamp, "otro", tipo or "Evento", who=event.worker_nombre)
+            )
+    entries.sort(key=lambda e: e.when)
+    return entries
+
+
+def _override_tipo(event: Event) -> str:
+    meta = event.metadata_json if isinstance(event.metadata_json, dict) else {}
+    return str(meta.get("tipo", "")) if event.evento_tipo == OVERRIDE else ""
+
+
+def _closes(event: Event) -> bool:
+    return event.evento_tipo in CLOSES or _override_tipo(event) == "LIBERAR"
+
+
+def _plausible_order(events: Iterable[Event]) -> list[Event]:
+    """Events in timestamp order. Those sharing a timestamp (the sheet keeps whole seconds)
+    keep the log's order unless the lifecycle forbids it: a spool is released before it is
+    taken again, taken before it is paused, rejected before its repair is taken."""
+    ordered: list[Event] = []
+    occupied = False  # one occupant at a time, whatever the operation
+    rejected = False  # a repair may be taken
+
+    def plausible(event: Event) -> bool:
+        tipo = event.evento_tipo
+        if _closes(event):
+            return occupied
+        if tipo == "TOMAR_REPARACION":
+            return not occupied and rejected
+        if tipo in OPENS or tipo == METROLOGIA or _override_tipo(event) == "DESBLOQUEAR":
+            return not occupied
+        return True
+
+    for _, group in groupby(events, key=lambda e: e.timestamp):
+        pending = list(group)
+        while pending:
+            event = pending.pop(next((i for i, e in enumerate(pending) if plausible(e)), 0))
+            tipo = event.evento_tipo
+            if tipo in OPENS:
+                occupied = True
+            elif _closes(event):
+                occupied = False
+            if tipo == METROLOGIA:
+                meta = event.metadata_json if isinstance(event.metadata_json, dict) else {}
+                ciclo = _int(meta.get("ciclo")) or 0
+                rejected = str(meta.get("resultado", "")).upper() == "RECHAZADO" and (
+                    ciclo < MAX_CICLOS  # the third rejection blocks: no repair until unblocked
+                )
+            elif tipo == "COMPLETAR_REPARACION":
+                rejected = False
+            elif _override_tipo(event) == "DESBLOQUEAR":
+                rejected = True
+            ordered.append(event)
+    return ordered
+
+
+def spool_page(spool: Spool) -> dict:
+    """The context of the spool page's fragment (the page and any live push alike)."""
+    return {
+        "spool": spool,
+        "occupied_label": operacion_label(spool.occupied_operation),
+        "history": spool_history(spool.tag),
+    }
+
+
+def spool_history(tag: str) -> list[Entry]:
+    """The history of one spool: one query for its events, one for its workers' names."""
+    events = list(Event.objects.filter(tag=tag).order_by("timestamp"))
+    ids = {e.worker_id for e in events if e.worker_id}
+    names = {w.id: w.full_name for w in Worker.objects.filter(id__in=ids)} if ids else {}
+    return build_history(events, names)
+
+
+def _int(value: object) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _metrologia(event: Event, meta: dict, name: str) -> Instant:
+    resultado = str(meta.get("resultado", "")).upper()
+    ciclo = _int(meta.get("ciclo"))
+    who = {"who": event.worker_nombre, "who_name": name}
+    if resultado == "APROBADO":
+        return Instant(event.timestamp, "metrologia", "Metrología APROBADA", tone="ok", **who)
+    if resultado == "RECHAZADO":
+        detail = f"Ciclo {ciclo}/{MAX_CICLOS}" if ciclo is not None else ""
+        if ciclo is not None and ciclo >= MAX_CICLOS:
+            detail += " — BLOQUEADO"
+        title = "Metrología RECHAZADA"
+        return Instant(event.timestamp, "metrologia", title, detail=detail, tone="danger", **who)
+    return Instant(event.timestamp, "metrologia", "Metrología", detail=resultado, **who)
+
+
+def _override(event: Event, meta: dict) -> Instant:
+    tipo = meta.get("tipo", "")
+    despues = meta.get("despues") if isinstance(meta.get("despues"), dict) else {}
+    if tipo == "DESBLOQUEAR":
+        estado = despues.get("Estado_Detalle", "")
+        return Instant(event.timestamp, "override", "Desbloqueado", event.worker_nombre, estado)
+    if tipo == "LIBERAR":
+        ocupante = meta.get("ocupante", "")
+        detail = f"{ocupante} ya no ocupa el spool" if ocupante else ""
+        return Instant(
+            event.timestamp, "override", "Ocupación liberada", event.worker_nombre, detail
+        )
+    if tipo == "EDICION_EXTERNA":
+        columns = ", ".join(sorted(c for c in despues if c != "version"))
+        detail = f"Cambió: {columns}" if columns else ""
+        return Instant(
+            event.timestamp, "override", "Editado en la hoja", event.worker_nombre, detail
+        )
+    return Instant(event.timestamp, "override", f"Intervención {tipo}".strip(), event.worker_nombre)
