@@ -7,8 +7,8 @@ run:  ## install everything and start the app on its embedded defaults
 test:  ## install what tests need and run the whole suite (ruff included)
 	./scripts/test.sh
 
-bench:  ## print the benchmark figures (medians, p95)
-	.venv/bin/python manage.py bench
+bench:  ## print the benchmark figures (medians, p95) from a throw-away environment; BENCH_ARGS=--quick
+	./scripts/bench.sh $(BENCH_ARGS)
 
 lint:
 	.venv/bin/ruff check . && .venv/bin/ruff format --check .

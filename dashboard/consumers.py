@@ -5,7 +5,7 @@ from __future__ import annotations
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from dashboard.live import GROUP, render_live_fragments
+from dashboard.live import GROUP, publisher, render_live_fragments
 from spools.realtime import remember_consumer_loop
 
 
@@ -21,6 +21,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         remember_consumer_loop()
         await self.channel_layer.group_add(GROUP, self.channel_name)
         self.joined = True
+        publisher.listener_joined()
         await self.accept()
         # A (re)connected screen gets everything at once: nothing missed while it was away.
         html = await database_sync_to_async(render_live_fragments)(oob=True)
@@ -28,6 +29,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if getattr(self, "joined", False):
+            publisher.listener_left()
             await self.channel_layer.group_discard(GROUP, self.channel_name)
 
     async def dashboard_update(self, event: dict) -> None:

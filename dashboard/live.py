@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from django.conf import settings
 from django.db import close_old_connections
 from django.template.loader import render_to_string
 
@@ -21,6 +23,7 @@ log = logging.getLogger(__name__)
 
 GROUP = "dashboard"
 REPUBLISH_SECONDS = 60
+MIN_INTERVAL_SECONDS = 0.1  # a burst of actions becomes one render every 100 ms at most
 FRAGMENTS = (
     "dashboard/_occupied.html",
     "dashboard/_stages.html",
@@ -40,6 +43,21 @@ class Publisher:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        # Dashboards connected to this process. With the in-memory layer nobody else can
+        # listen, so with none connected there is nothing to render (the tablets' actions
+        # should not pay for a screen that is off). With Redis, other processes may listen.
+        self.local_listeners = 0
+
+    def listener_joined(self) -> None:
+        with self._lock:
+            self.local_listeners += 1
+
+    def listener_left(self) -> None:
+        with self._lock:
+            self.local_listeners = max(0, self.local_listeners - 1)
+
+    def anyone_listening(self) -> bool:
+        return bool(settings.REDIS_URL) or self.local_listeners > 0
 
     def changed(self) -> None:
         """Something on the floor changed (called after commit; returns at once)."""
@@ -62,10 +80,15 @@ class Publisher:
         while True:
             self._wake.wait(timeout=REPUBLISH_SECONDS)
             self._wake.clear()
+            if not self.anyone_listening():
+                continue
+            started = time.monotonic()
             try:
                 self.publish_now()
             except Exception:  # noqa: BLE001 - the publisher must outlive one bad render
                 log.exception("dashboard publish failed")
+            # Changes arriving meanwhile set the flag again: they get the next render.
+            time.sleep(max(0.0, MIN_INTERVAL_SECONDS - (time.monotonic() - started)))
 
 
 publisher = Publisher()

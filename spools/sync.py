@@ -239,7 +239,6 @@ def _cycle(
 
     # --- what to write ---------------------------------------------------------------------
     updates: dict[str, object] = {}
-    now = timezone.now()
     errors: dict[int, str] = {}
     if with_cells:
         assert ops_header is not None
@@ -294,6 +293,7 @@ def _cycle(
         raise LeaseLost(f"sync lease lost by {holder} before writing")
     if updates:
         sheets.write_cells(updates)
+    now = timezone.now()  # when it landed (the write has returned)
     state.metadata_last_row = metadata_last_row
     if entries:
         with transaction.atomic():
@@ -308,6 +308,17 @@ def _cycle(
             state.last_error = "; ".join(list(errors.values())[:5])
             state.last_error_at = now
         state.structure_error = ""  # both headers were checked by this flush
+
+
+def forget_workbook_positions() -> None:
+    """The workbook was replaced (load_demo, import_workbook): where the flusher found the
+    TAG and ID columns and the last Metadata row means nothing in the new one."""
+    state = SyncState.get()
+    state.tag_column = 0
+    state.metadata_id_column = 0
+    state.metadata_last_row = 1
+    state.metadata_rows_seen = 0
+    state.save()
 
 
 def flush_until_empty(

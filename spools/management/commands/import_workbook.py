@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from spools.pull import pull
 from spools.sheets import backend_name
+from spools.sync import forget_workbook_positions
 from spools.xlsx import import_workbook
 
 
@@ -29,6 +30,7 @@ class Command(BaseCommand):
             counts = import_workbook(file, progress=self.stdout.write)
         except FileNotFoundError:
             raise CommandError(f"No existe el archivo {file}.") from None
+        forget_workbook_positions()
         self.stdout.write("Leyendo el libro en el espejo…")
         result = pull(workers=True)
         for warning in result.warnings[:50]:

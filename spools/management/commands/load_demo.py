@@ -17,6 +17,7 @@ from spools import demo
 from spools.models import Event, OutboxEntry, Spool
 from spools.pull import pull
 from spools.sheets import backend_name, open_workbook
+from spools.sync import forget_workbook_positions
 
 
 class Command(BaseCommand):
@@ -109,6 +110,7 @@ class Command(BaseCommand):
             discarded, _ = OutboxEntry.objects.filter(flushed_at__isnull=True).delete()
             Event.objects.all().delete()
             Spool.objects.all().delete()
+            forget_workbook_positions()
         if discarded:
             self.stdout.write(
                 self.style.WARNING(
