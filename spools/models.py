@@ -202,23 +202,9 @@ class Spool(models.Model):
     def restore_cells(self, cells: dict[str, object]) -> None:
         """Set the app-owned fields (and the states they imply) from a cells snapshot."""
         values = parse_cells(self.tag, cells)
-        for name in (
-            "armador",
-            "fecha_armado",
-            "soldador",
-            "fecha_soldadura",
-            "fecha_qc_metrologia",
-            "ocupado_por",
-            "occupant_id",
-            "fecha_ocupacion",
-            "estado_detalle",
-            "arm",
-            "sold",
-            "metrologia",
-            "reparacion",
-            "ciclo",
-        ):
-            setattr(self, name, values[name])
+        for name in TRANSITION_FIELDS:
+            if name != "version":  # a restore is a new write: it gets a new version
+                setattr(self, name, values[name])
 
     def refresh_estado_detalle(self) -> None:
         self.estado_detalle = render_estado_detalle(

@@ -26,7 +26,7 @@ from django.utils import timezone
 
 from spools import sheets
 from spools.lifecycle import Operacion
-from spools.models import Event, Role, Spool, SyncState, Worker
+from spools.models import TRANSITION_FIELDS, Event, Role, Spool, SyncState, Worker
 from spools.outbox import pending_tags, record_change
 from spools.rows import parse_spool_row
 from spools.values import (
@@ -50,48 +50,11 @@ from spools.workbook import (
 
 log = logging.getLogger(__name__)
 
-# Mirror fields that a pull sets on a Spool, in the order they are compared.
-SPOOL_FIELDS = (
-    "ot",
-    "nv",
-    "fecha_materiales",
-    "armador",
-    "fecha_armado",
-    "soldador",
-    "fecha_soldadura",
-    "fecha_qc_metrologia",
-    "ocupado_por",
-    "occupant_id",
-    "fecha_ocupacion",
-    "version",
-    "estado_detalle",
-    "arm",
-    "sold",
-    "metrologia",
-    "reparacion",
-    "ciclo",
-    "sheet_row",
-    "problems",
-)
-# Fields a pull leaves alone on a row whose own writes are still waiting in the outbox:
-# the mirror is newer than the sheet there.
-APP_OWNED_FIELDS = (
-    "armador",
-    "fecha_armado",
-    "soldador",
-    "fecha_soldadura",
-    "fecha_qc_metrologia",
-    "ocupado_por",
-    "occupant_id",
-    "fecha_ocupacion",
-    "version",
-    "estado_detalle",
-    "arm",
-    "sold",
-    "metrologia",
-    "reparacion",
-    "ciclo",
-)
+# Fields a pull leaves alone on a row whose own writes are still waiting in the outbox
+# (the mirror is newer than the sheet there): the app-owned cells and the states.
+APP_OWNED_FIELDS = TRANSITION_FIELDS
+# Mirror fields that a pull sets on a Spool.
+SPOOL_FIELDS = ("ot", "nv", "fecha_materiales", *APP_OWNED_FIELDS, "sheet_row", "problems")
 
 
 @dataclass
