@@ -1,8 +1,11 @@
 """Template helpers shared by every page, fragment and WebSocket push."""
 
 import re
+from functools import lru_cache
+from urllib.parse import quote
 
 from django import template
+from django.urls import reverse
 
 register = template.Library()
 
@@ -21,3 +24,14 @@ def since(value) -> str:
     from spools.history import format_duration
 
     return format_duration(timezone.now() - value) if value else ""
+
+
+@lru_cache(maxsize=1)
+def _spool_url_prefix() -> str:
+    return reverse("spool-detail", args=["__TAG__"]).removesuffix("__TAG__/")
+
+
+@register.filter
+def spool_url(tag: str) -> str:
+    """The spool page's URL, without a URL reversal per row of a 200-row list."""
+    return f"{_spool_url_prefix()}{quote(str(tag), safe='')}/"
