@@ -55,26 +55,39 @@ def spools_url(operacion: str, worker_id: int, accion: str) -> str:
     return reverse("tablet-spools", args=[operacion, worker_id, accion])
 
 
+def after_worker_url(operacion: Operacion, worker_id: int, occupied: dict[int, int]) -> str:
+    """Where choosing this worker leads, skipping a step with a single option."""
+    if operacion == Operacion.METROLOGIA:
+        return spools_url(operacion, worker_id, Accion.COMPLETAR)  # an instant inspection
+    if not occupied.get(worker_id):
+        return spools_url(operacion, worker_id, Accion.TOMAR)  # holding nothing: only TOMAR
+    return reverse("tablet-accion", args=[operacion, worker_id])
+
+
 @can_act
 def operation_step(request: HttpRequest) -> HttpResponse:
-    return render(request, "occupation/step_operacion.html", {"operaciones": Operacion})
+    operaciones = []
+    for operacion in Operacion:
+        url = reverse("tablet-trabajador", args=[operacion])
+        only = list(selectors.workers_for(operacion).values_list("id", flat=True)[:2])
+        if len(only) == 1:  # a single worker may do it (a lone metrólogo): skip the choice
+            url = after_worker_url(operacion, only[0], selectors.occupied_counts(operacion))
+        operaciones.append({"operacion": operacion, "url": url})
+    return render(request, "occupation/step_operacion.html", {"operaciones": operaciones})
 
 
 @can_act
 def worker_step(request: HttpRequest, op: str) -> HttpResponse:
     operacion = _operacion(op)
     occupied = selectors.occupied_counts(operacion)
-    workers = []
-    for worker in selectors.workers_for(operacion):
-        if operacion == Operacion.METROLOGIA:
-            # An instant inspection: no action to choose.
-            url = spools_url(operacion, worker.id, Accion.COMPLETAR)
-        elif not occupied.get(worker.id):
-            # Holding nothing here, TOMAR is the only thing this worker can do.
-            url = spools_url(operacion, worker.id, Accion.TOMAR)
-        else:
-            url = reverse("tablet-accion", args=[operacion, worker.id])
-        workers.append({"worker": worker, "url": url, "occupied": occupied.get(worker.id, 0)})
+    workers = [
+        {
+            "worker": worker,
+            "url": after_worker_url(operacion, worker.id, occupied),
+            "occupied": occupied.get(worker.id, 0),
+        }
+        for worker in selectors.workers_for(operacion)
+    ]
     return render(
         request,
         "occupation/step_trabajador.html",

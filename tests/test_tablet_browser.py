@@ -77,8 +77,9 @@ def go_to_list(page, base: str, op: str, worker_label: str, accion: str | None, 
     page.goto(base + "/")
     screens.shot(page, "operacion")
     page.get_by_role("link", name=op).click()
-    screens.shot(page, "trabajador")
-    page.locator(".choice.worker", has_text=worker_label).click()
+    if not page.locator(".spools-step").count():  # a lone worker skips this step
+        screens.shot(page, "trabajador")
+        page.locator(".choice.worker", has_text=worker_label).click()
     if accion and "/t/" in page.url and page.url.rstrip("/").count("/") == 5:
         screens.shot(page, "accion")
         page.locator(".choice.action", has_text=accion).click()
