@@ -51,6 +51,7 @@ class Publisher:
     def listener_joined(self) -> None:
         with self._lock:
             self.local_listeners += 1
+        self._ensure_thread()  # the minute-by-minute republish runs on a quiet floor too
 
     def listener_left(self) -> None:
         with self._lock:
@@ -59,14 +60,17 @@ class Publisher:
     def anyone_listening(self) -> bool:
         return bool(settings.REDIS_URL) or self.local_listeners > 0
 
-    def changed(self) -> None:
-        """Something on the floor changed (called after commit; returns at once)."""
+    def _ensure_thread(self) -> None:
         with self._lock:
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="zeues-dashboard", daemon=True
                 )
                 self._thread.start()
+
+    def changed(self) -> None:
+        """Something on the floor changed (called after commit; returns at once)."""
+        self._ensure_thread()
         self._wake.set()
 
     def publish_now(self) -> None:

@@ -7,6 +7,8 @@ for it: a row removed, or a row (re)rendered with the same template the page use
 
 from __future__ import annotations
 
+from functools import partial
+
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.template.loader import render_to_string
@@ -18,6 +20,12 @@ from spools.realtime import remember_consumer_loop
 from spools.templatetags.zeues import dom_id
 
 FLOOR_GROUP = "floor"
+# Past this many spools changed at once (an office edit of a whole column), the list is
+# re-synced with one request instead of receiving rows one by one.
+RESYNC_OVER = 50
+# Reads for one socket need no thread of their own: a pool serves all the sockets, so
+# 60 tablets are not queued behind each other on one thread.
+db_read = partial(database_sync_to_async, thread_sensitive=False)
 
 
 class SpoolListConsumer(AsyncWebsocketConsumer):
@@ -33,13 +41,13 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
         try:
             self.operacion = Operacion(kwargs["op"])
             self.accion = Accion(kwargs["accion"])
-            self.worker = await database_sync_to_async(
+            self.worker = await db_read(
                 lambda: selectors.workers_for(self.operacion).get(pk=int(kwargs["worker_id"]))
             )()
         except (ValueError, Worker.DoesNotExist):
             await self.close(code=4404)
             return
-        self.shown, self.blocked_shown = await database_sync_to_async(self._current)()
+        self.shown, self.blocked_shown = await db_read(self._current)()
         remember_consumer_loop()
         await self.channel_layer.group_add(FLOOR_GROUP, self.channel_name)
         await self.accept()
@@ -49,7 +57,7 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
             await self.channel_layer.group_discard(FLOOR_GROUP, self.channel_name)
 
     async def spools_changed(self, event: dict) -> None:
-        html = await database_sync_to_async(self._changes)(event.get("tags", []))
+        html = await db_read(self._changes)(event.get("tags", []))
         if html:
             await self.send(text_data=html)
 
@@ -59,7 +67,13 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
         return self.operacion == Operacion.REPARACION and self.accion == Accion.TOMAR
 
     def _current(self) -> tuple[set[str], set[str]]:
-        tags = {s.tag for s in selectors.eligible(self.operacion, self.accion, self.worker)}
+        """The rows the page shows (at most LIST_LIMIT), to know what a change removes."""
+        tags = {
+            s.tag
+            for s in selectors.eligible(
+                self.operacion, self.accion, self.worker, limit=selectors.LIST_LIMIT
+            )
+        }
         blocked: set[str] = set()
         if self._shows_blocked():
             blocked = set(
@@ -70,6 +84,9 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
         return tags, blocked
 
     def _changes(self, tags: list[str]) -> str:
+        if len(tags) > RESYNC_OVER:
+            self.shown, self.blocked_shown = self._current()
+            return f'<span id="list-resync" hx-swap-oob="true" data-changed="{len(tags)}"></span>'
         now = {
             s.tag: s
             for s in selectors.eligible(self.operacion, self.accion, self.worker, tags=tags)

@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import unquote_to_bytes
 
 from django import forms
 
 from occupation.services import MAX_SPOOLS, ActionCommand
 from spools.lifecycle import Accion, Operacion
 
-TAG_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/\-]{0,99}$")
+# Any TAG the office can type (spaces, accents, "/"): unknown ones answer 404 from the
+# mirror. Refused here: control characters, bytes that were not UTF-8 (decoded as U+FFFD),
+# and text that a spreadsheet would take for a formula.
+TAG_PATTERN = re.compile(r"^[^\x00-\x1f\x7f\ufffd=+@][^\x00-\x1f\x7f\ufffd]{0,99}$")
+
+
+def is_utf8_form(body: bytes) -> bool:
+    """Django quietly reads non-UTF-8 form bytes as Latin-1; the tablet must be told instead."""
+    try:
+        for pair in body.split(b"&"):
+            unquote_to_bytes(pair.replace(b"+", b" ")).decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 class ActionForm(forms.Form):

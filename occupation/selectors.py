@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, QuerySet
 
 from occupation.services import TRANSITIONS
 from spools.lifecycle import Accion, Operacion, ReparacionState
@@ -82,9 +82,14 @@ class SpoolList:
 
 
 def eligible(
-    operacion: str, accion: str, worker: Worker, query: str = "", tags: list[str] | None = None
+    operacion: str,
+    accion: str,
+    worker: Worker,
+    query: str = "",
+    tags: list[str] | None = None,
+    limit: int | None = None,
 ) -> list[Spool]:
-    """Every spool the action is possible on right now for this worker."""
+    """The spools the action is possible on right now for this worker (the first `limit`)."""
     method_name = method_for(operacion, accion)
     qs = _candidates(method_name, worker, accion).order_by("tag")
     if query:
@@ -99,6 +104,8 @@ def eligible(
         except ActionError:
             continue
         result.append(spool)
+        if limit is not None and len(result) >= limit:
+            break
     return result
 
 
@@ -113,14 +120,18 @@ def spool_list(operacion: str, accion: str, worker: Worker, query: str = "") -> 
     return SpoolList(spools[:LIST_LIMIT], len(spools), blocked, query)
 
 
-def why_not(operacion: str, accion: str, worker: Worker, tag: str) -> str:
-    """For a scanned TAG that is not in the list: the reason, in the worker's words."""
-    spool = Spool.objects.filter(Q(tag=tag) | Q(tag__iexact=tag), sheet_row__isnull=False).first()
+def scanned(operacion: str, accion: str, worker: Worker, code: str) -> tuple[str, str]:
+    """For a scanned code that is not in the list on screen: (the spool's TAG as the
+    mirror spells it, the reason it cannot be chosen — "" when it can)."""
+    spool = (
+        Spool.objects.filter(tag=code, sheet_row__isnull=False).first()
+        or Spool.objects.filter(tag__iexact=code, sheet_row__isnull=False).first()
+    )
     if spool is None:
-        return f"No existe el spool {tag}."
+        return code, f"No existe el spool {code}."
     spool.actor = worker
     try:
         check_transition(spool, method_for(operacion, accion))
     except ActionError as exc:
-        return exc.message
-    return ""
+        return spool.tag, exc.message
+    return spool.tag, ""

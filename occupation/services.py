@@ -158,7 +158,15 @@ def snapshot_before_tomar(spool: Spool, operacion: str) -> tuple[dict[str, objec
         .order_by("-timestamp")
         .first()
     )
-    if tomar and isinstance(tomar.metadata_json.get("antes"), dict):
+    # Only the TOMAR of the current occupation (same worker, same time) may be undone;
+    # an occupation typed into the sheet has none, and an older snapshot would be stale.
+    is_current = (
+        tomar is not None
+        and tomar.worker_id == spool.occupant_id
+        and spool.fecha_ocupacion is not None
+        and abs((tomar.timestamp - spool.fecha_ocupacion).total_seconds()) < 2
+    )
+    if is_current and isinstance(tomar.metadata_json.get("antes"), dict):
         return tomar.metadata_json["antes"], True
     cells = spool.app_cells()
     cells.update({"Ocupado_Por": "", "Fecha_Ocupacion": "", "Estado_Detalle": ""})
@@ -278,6 +286,10 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
                     fingerprint=cmd.fingerprint(),
                     status=0,
                 )
+            # Lock every spool of the batch up front, in one fixed order: two batches over
+            # the same spools in different orders would otherwise deadlock (PostgreSQL).
+            to_lock = sorted(t for t in cmd.tags if t not in refused)
+            list(Spool.objects.select_for_update().filter(tag__in=to_lock).order_by("tag"))
             results = []
             for tag in cmd.tags:
                 if tag in refused:

@@ -162,8 +162,8 @@ def scan(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResp
     operacion = _operacion(op)
     accion_value = _accion(operacion, accion)
     worker = _worker(operacion, worker_id)
-    tag = request.GET.get("tag", "").strip()[:100]
-    reason = selectors.why_not(operacion, accion_value, worker, tag) if tag else ""
+    code = request.GET.get("tag", "").strip()[:100]
+    tag, reason = selectors.scanned(operacion, accion_value, worker, code) if code else ("", "")
     selectable = bool(tag) and not reason
     return render(
         request,
@@ -178,6 +178,8 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
     accion_value = _accion(operacion, accion)
     worker = _worker(operacion, worker_id)
     tags = list(dict.fromkeys(t.strip() for t in request.GET.getlist("tags") if t.strip()))
+    if operacion == Operacion.METROLOGIA:
+        tags = tags[:1]  # an inspection is of one spool
     eligible = {
         s.tag: s
         for s in selectors.eligible(operacion, accion_value, worker, tags=tags[:MAX_SPOOLS])

@@ -5,7 +5,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
-from occupation.forms import ActionForm
+from occupation.forms import ActionForm, is_utf8_form
 from occupation.services import perform_action
 from spools.rules import ActionError
 
@@ -18,6 +18,11 @@ def acciones(request: HttpRequest) -> HttpResponse:
     """POST /acciones/: perform an action; the status code tells the outcome."""
     form = ActionForm(request.POST)
     context = {"countdown": RESULT_COUNTDOWN if request.htmx else None}
+    if request.content_type == "application/x-www-form-urlencoded" and not is_utf8_form(
+        request.body
+    ):
+        context["error"] = "Los datos enviados no son texto válido (UTF-8). No se registró nada."
+        return render(request, "occupation/_resultado.html", context, status=400)
     if not form.is_valid():
         context["error"] = form.first_error()
         return render(request, "occupation/_resultado.html", context, status=400)

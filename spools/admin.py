@@ -22,6 +22,7 @@ from spools import overrides
 from spools.lifecycle import ReparacionState
 from spools.models import Event, Role, Spool, Worker
 from spools.rules import ActionError
+from spools.templatetags.zeues import spool_url
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -135,7 +136,7 @@ class SpoolAdmin(ReadOnlyAdmin):
         )
 
     def view_on_site(self, obj: Spool) -> str:
-        return reverse("spool-detail", args=[obj.tag])
+        return spool_url(obj.tag)
 
     def has_override_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm(overrides.OVERRIDE_PERMISSION)

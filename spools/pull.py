@@ -50,6 +50,7 @@ from spools.workbook import (
 
 log = logging.getLogger(__name__)
 
+TAG_MAX = Spool._meta.get_field("tag").max_length
 # Fields a pull leaves alone on a row whose own writes are still waiting in the outbox
 # (the mirror is newer than the sheet there): the app-owned cells and the states.
 APP_OWNED_FIELDS = TRANSITION_FIELDS
@@ -131,6 +132,12 @@ def _apply_spools(
         tag = cell_text(row[tag_col]) if tag_col < len(row) else ""
         if not tag:
             continue  # empty rows (or stray text in other columns of a tagless row)
+        if len(tag) > TAG_MAX:
+            result.warnings.append(
+                f"{OPERACIONES} fila {offset + 2}: TAG_SPOOL de {len(tag)} caracteres "
+                f"(máximo {TAG_MAX}), fila no leída: {tag[:40]}…"
+            )
+            continue
         if tag in seen:
             result.warnings.append(
                 f"TAG_SPOOL {tag} repetido en la fila {offset + 2} de {OPERACIONES}: "

@@ -51,7 +51,9 @@ def parse_spool_row(header: HeaderMap, row: list, tag: str) -> dict:
         "soldador": worker_text(Col.SOLDADOR),
         "fecha_soldadura": read(Col.FECHA_SOLDADURA, parse_date),
         "fecha_qc_metrologia": read(Col.FECHA_QC_METROLOGIA, parse_date),
-        "ocupado_por": occupant.short if occupant else cell_text(header.get(row, Col.OCUPADO_POR)),
+        "ocupado_por": occupant.short
+        if occupant
+        else cell_text(header.get(row, Col.OCUPADO_POR))[:60],
         "occupant_id": occupant.id if occupant else None,
         "fecha_ocupacion": read(Col.FECHA_OCUPACION, parse_datetime),
         "version": cell_text(header.get(row, Col.VERSION))[:64],

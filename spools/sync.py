@@ -18,6 +18,7 @@ Only the holder of a database lease runs cycles, so any number of processes may 
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import socket
@@ -35,6 +36,7 @@ from gspread.exceptions import APIError
 from spools import sheets
 from spools.models import OutboxEntry, SyncLease, SyncState
 from spools.pull import PullResult, apply_operaciones, pull_workers, workers_due
+from spools.signals import spools_changed
 from spools.values import cell_text
 from spools.workbook import (
     METADATA,
@@ -51,7 +53,7 @@ from spools.workbook import (
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "sheets-sync"
-LEASE_SECONDS = 60
+LEASE_SECONDS = 20  # renewed every loop turn and right before each write
 MAX_ENTRIES_PER_FLUSH = 1000
 METADATA_TAIL_OVERLAP = 50  # rows re-read before the last known one, to find landed IDs
 METADATA_GROW_ROWS = 1000
@@ -66,6 +68,7 @@ class CycleResult:
     metadata_written: int = 0
     metadata_already_there: int = 0
     error: str = ""
+    pull_error: str = ""
     changed_tags: list[str] = field(default_factory=list)
 
     @property
@@ -165,6 +168,14 @@ def run_cycle(
             attempts=F("attempts") + 1
         )
         log.warning("Sync cycle failed, will retry: %s", exc)
+    except Exception as exc:  # noqa: BLE001 - anything else is reported, never silent
+        log.exception("Sync cycle crashed")
+        result.error = f"{type(exc).__name__}: {exc}"[:2000]
+        state.last_error = result.error
+        state.last_error_at = timezone.now()
+    if result.pull_error and not result.error:
+        state.last_error = f"La lectura del libro falló: {result.pull_error}"
+        state.last_error_at = timezone.now()
     state.save()
     return result
 
@@ -202,7 +213,13 @@ def _cycle(
     if do_pull:
         ops_rows = values.pop(0)
         replies.pop(0)
-        apply_operaciones(ops_rows, state, result.pulled)
+        try:
+            apply_operaciones(ops_rows, state, result.pulled)
+        except MissingColumnError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a pull that fails must not stop the flush
+            log.exception("pull failed; flushing anyway")
+            result.pull_error = f"{type(exc).__name__}: {exc}"[:2000]
         result.changed_tags += result.pulled.changed_tags
         if entries:
             ops_header = HeaderMap.from_row(OPERACIONES, ops_rows[0] if ops_rows else [])
@@ -351,16 +368,25 @@ def kick() -> None:
 
 
 def sync_loop(
-    stop: threading.Event, *, on_cycle: Callable[[CycleResult], None] | None = None
+    stop: threading.Event,
+    *,
+    on_cycle: Callable[[CycleResult], None] | None = None,
+    holder: str | None = None,
 ) -> None:
-    """Flush and pull until `stop` is set; back off while the workbook fails."""
-    holder = holder_id()
+    """Flush and pull until `stop` is set; back off while the workbook fails.
+
+    Office edits brought in by a pull reach open pages like any action: whichever process
+    holds the lease (a web process or the sync worker) sends `spools_changed`.
+    """
+    holder = holder or holder_id()
     backoff = 0.0
     try:
         while not stop.is_set():
             try:
                 if acquire_lease(holder):
                     result = run_cycle(holder=holder)
+                    if result.changed_tags:
+                        spools_changed.send(sender=None, tags=result.changed_tags)
                     if on_cycle and result.did_anything:
                         on_cycle(result)
                     backoff = min(max(1.0, backoff * 2), 30.0) if result.error else 0.0
@@ -389,11 +415,22 @@ def start_background_sync(on_cycle: Callable[[CycleResult], None] | None = None)
         if _thread is not None and _thread.is_alive():
             return
         stop = threading.Event()
+        holder = f"{holder_id()}:web"
         _thread = threading.Thread(
             target=sync_loop,
             args=(stop,),
-            kwargs={"on_cycle": on_cycle},
+            kwargs={"on_cycle": on_cycle, "holder": holder},
             name="zeues-sync",
             daemon=True,
         )
         _thread.start()
+
+        def shutdown() -> None:
+            # A restarted process must not wait for its predecessor's lease to expire.
+            stop.set()
+            try:
+                release_lease(holder)
+            except Exception:  # noqa: BLE001 - at exit; the lease expires anyway
+                log.debug("could not release the sync lease at exit", exc_info=True)
+
+        atexit.register(shutdown)

@@ -65,20 +65,6 @@ def cell_text(value: object) -> str:
     return str(value).strip()
 
 
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-
-
-def safe_text(text: str) -> str:
-    """Text that can never run as a formula, even if written with USER_ENTERED.
-
-    The app writes with RAW (text stays text), so this is the second guard: a value
-    starting with = + - @ gets Google's own text marker, the leading apostrophe.
-    """
-    if text and text[0] in FORMULA_PREFIXES:
-        return "'" + text
-    return text
-
-
 # --- booleans --------------------------------------------------------------------------
 
 _TRUE = {"true", "verdadero", "si", "sí", "s", "yes", "y", "1", "x", "✓", "activo"}
@@ -202,6 +188,7 @@ def format_datetime(dt: datetime | None) -> str:
 # --- workers in cells ------------------------------------------------------------------
 
 _WORKER_CELL = re.compile(r"\((\d+)\)\s*$")
+WORKER_CELL_MAX = 60  # what the mirror keeps of a worker cell
 
 
 @dataclass(frozen=True)
@@ -226,6 +213,10 @@ def parse_worker_cell(value: object) -> WorkerRef | None:
     if is_blank(value):
         return None
     s = cell_text(value)
+    if len(s) > WORKER_CELL_MAX:
+        raise CellValueError(
+            f"trabajador demasiado largo ({len(s)} caracteres): {s[:40]!r}…", value=s
+        )
     m = _WORKER_CELL.search(s)
     if not m:
         raise CellValueError(f"trabajador no reconocido (se espera p. ej. MR(93)): {s!r}", value=s)

@@ -64,3 +64,13 @@ def test_healthz_is_public_json_without_secrets(client, db):
     assert body["sheet"]["backend"] == "local"
     assert isinstance(body["sheet"]["outbox_pending"], int)
     assert "SECRET" not in response.text and "password" not in response.text.lower()
+
+
+def test_an_htmx_request_after_the_session_expired_reloads_the_login_page(client, db):
+    response = client.post(
+        "/acciones/",
+        {"operacion": "ARM"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL="http://testserver/t/ARM/93/TOMAR/confirmar/?tags=x",
+    )
+    assert response["HX-Redirect"] == "/accounts/login/?next=%2Ft%2FARM%2F93%2FTOMAR%2Fconfirmar%2F"

@@ -372,3 +372,18 @@ def test_a_second_pull_of_an_unchanged_sheet_changes_nothing(sheet_store):
     again = pull()
 
     assert (again.created, again.updated, again.removed) == ([], [], [])
+
+
+def test_cells_too_long_for_the_mirror_are_reported_and_never_stop_the_pull(sheet_store):
+    long_tag = "MK-" + "9" * 120
+    long_worker = "Mario Rojas, soldadura especial del turno de noche en la nave 2 (93)"
+    build_workbook(
+        [spool("MK-1", Armador=long_worker), spool(long_tag)],
+        [worker(93, "Mario", "Rojas", roles=["Armador"])],
+    )
+    result = pull(workers=True)
+    assert Spool.objects.filter(tag="MK-1").exists()
+    assert not Spool.objects.filter(tag=long_tag).exists()
+    assert any("TAG_SPOOL de 123 caracteres" in w for w in result.warnings)
+    [problem] = Spool.objects.get(tag="MK-1").problems
+    assert problem["column"] == "Armador" and "demasiado largo" in problem["error"]

@@ -232,3 +232,23 @@ def test_two_server_processes_fifty_tomar_each_exactly_one_wins(sheet_store, tmp
     winner = responses[statuses.index(200)]
     assert row["Ocupado_Por"] in winner.text
     assert [r["Evento_Tipo"] for r in book["Metadata"] if r["TAG_SPOOL"] == TAG] == ["TOMAR_SPOOL"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_batches_over_the_same_spools_in_opposite_orders_both_finish(sheet_store):
+    from spools.pull import pull
+
+    tags = [f"MK-2047-TW-21000-{i:03d}" for i in range(20)]
+    build_workbook(
+        spools=[spool(t, Fecha_Materiales="02-05-2026") for t in tags], workers=ARMADORES
+    )
+    pull(workers=True)
+
+    def batch(i: int):
+        order = tags if i == 0 else list(reversed(tags))
+        return perform_action(ActionCommand("ARM", "TOMAR", 200 + i, order))
+
+    first, second = race(2, batch)  # no deadlock (PostgreSQL), no 500
+    won = [r for o in (first, second) for r in o.results if r.status == 200]
+    assert len(won) == 20  # every spool taken exactly once
+    assert sorted(r.tag for r in won) == tags

@@ -137,7 +137,8 @@ def test_confirmation_carries_a_request_id_and_says_what_will_happen(tablet):
 
 def test_metrologia_confirmation_has_the_two_verdict_buttons(tablet):
     page = tablet.get("/t/METROLOGIA/95/COMPLETAR/confirmar/", {"tags": [QC_PENDING]})
-    assert 'value="APROBADO"' in page.text and 'value="RECHAZADO"' in page.text
+    assert 'data-resultado="APROBADO"' in page.text and 'data-resultado="RECHAZADO"' in page.text
+    assert 'name="resultado" id="resultado-choice"' in page.text  # a retry resends it
 
 
 def test_the_result_has_its_own_refresh_safe_url(tablet):
@@ -237,3 +238,40 @@ def test_an_operation_with_a_single_worker_skips_the_worker_choice(tablet):
     # AD(95) is the plant's only metrólogo: METROLOGÍA goes straight to the inspection list.
     assert "/t/METROLOGIA/95/COMPLETAR/" in links(tablet.get("/").text)
     assert "/t/ARM/" in links(tablet.get("/").text)  # several armadores: they choose
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_mass_change_asks_the_list_to_resync_instead_of_sending_rows(live_plant):
+    from channels.layers import get_channel_layer
+
+    from occupation.consumers import FLOOR_GROUP
+
+    comm = communicator(live_plant, "/ws/lista/ARM/100/TOMAR/")
+    assert (await comm.connect())[0]
+    tags = [f"MK-OFICINA-{i:03d}" for i in range(60)]  # e.g. Fecha_Materiales filled for 60
+    await get_channel_layer().group_send(FLOOR_GROUP, {"type": "spools.changed", "tags": tags})
+    message = await comm.receive_from(timeout=2)
+    assert 'id="list-resync"' in message and "<li" not in message
+    await comm.disconnect()
+
+
+def test_a_scan_in_another_case_selects_the_spool_as_the_mirror_spells_it(tablet):
+    answer = tablet.get("/t/ARM/100/TOMAR/escaneo/", {"tag": ARM_PENDING.lower()})
+    assert f'data-select="{ARM_PENDING}"' in answer.text
+
+
+def test_tags_the_office_types_with_spaces_or_slashes_work_end_to_end(client, sheet_store, db):
+    from tests.builders import build_workbook, spool
+    from tests.plant import WORKERS
+
+    odd = ["MK 1923/TW 7", "MK-Ñandú-1"]
+    build_workbook(spools=[spool(t, Fecha_Materiales="02-05-2026") for t in odd], workers=WORKERS)
+    from spools.pull import pull
+
+    pull(workers=True)
+    station_user()
+    client.login(username="tablet-1", password="pw-tablet-1")
+    data = {"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": odd}
+    assert client.post("/acciones/", data).status_code == 200
+    assert client.get("/spools/MK%201923/TW%207/").status_code == 200

@@ -13,7 +13,6 @@ from spools.values import (
     parse_date,
     parse_datetime,
     parse_worker_cell,
-    safe_text,
     short_name,
 )
 
@@ -97,12 +96,3 @@ def test_worker_short_name_and_back():
     assert parse_worker_cell("") is None
     with pytest.raises(CellValueError):
         parse_worker_cell("Mario Rojas")
-
-
-@pytest.mark.parametrize("text", ["=1+1", "+56 9 1234 5678", "-3", "@x"])
-def test_formula_looking_text_gets_the_text_marker(text):
-    assert safe_text(text) == "'" + text
-
-
-def test_plain_text_is_left_alone():
-    assert safe_text("MK-1923") == "MK-1923"

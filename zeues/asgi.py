@@ -16,7 +16,6 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 
-from spools.signals import spools_changed  # noqa: E402
 from zeues.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -29,16 +28,10 @@ application = ProtocolTypeRouter(
 )
 
 
-def _broadcast_pulled(result) -> None:
-    """Office edits brought in by a pull reach open pages like any action."""
-    if result.changed_tags:
-        spools_changed.send(sender=None, tags=result.changed_tags)
-
-
 if settings.ZEUES_SYNC_IN_WEB:
     # The embedded default: this process flushes right after each action (the action
     # kicks the loop) and pulls on a timer. With a `sync_sheets` worker too, the database
     # lease makes exactly one of them do the work.
     from spools.sync import start_background_sync
 
-    start_background_sync(on_cycle=_broadcast_pulled)
+    start_background_sync()

@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "spools.middleware.HtmxLoginRedirectMiddleware",
 ]
 
 ROOT_URLCONF = "zeues.urls"

@@ -42,8 +42,9 @@ def _die_with_parent() -> None:
 class WebServer:
     """`with WebServer(log) as web:` starts daphne and waits for /healthz; stops it after."""
 
-    def __init__(self, log_path: Path) -> None:
+    def __init__(self, log_path: Path, env: dict[str, str] | None = None) -> None:
         self.port = free_port()
+        self.extra_env = dict(env or {})  # settings of this run, e.g. ZEUES_PULL_INTERVAL
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
@@ -58,6 +59,7 @@ class WebServer:
             "ZEUES_VAR_DIR": str(settings.VAR_DIR),
             "ZEUES_LOCAL_SHEET": str(settings.ZEUES_LOCAL_SHEET),
             "ZEUES_LOG_LEVEL": os.environ.get("ZEUES_LOG_LEVEL", "WARNING"),
+            **self.extra_env,
         }
 
     def __enter__(self) -> WebServer:
@@ -126,3 +128,12 @@ class WebServer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait(10)
+        self.release_sync_lease()
+
+    def release_sync_lease(self) -> None:
+        """The sync loop is a daemon thread: a stopped daphne leaves its lease behind, and
+        the next web process of the bench would wait up to a minute before it flushes."""
+        from spools.models import SyncLease
+        from spools.sync import LEASE_NAME
+
+        SyncLease.objects.filter(name=LEASE_NAME, holder__contains=f":{self.proc.pid}:").delete()

@@ -86,6 +86,13 @@
               { target: "#scan-message", swap: "outerHTML" });
   }
 
+  // METROLOGÍA: the tapped verdict is kept in the form, so "Reintentar" resends it.
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("button[data-resultado]");
+    var choice = $("#resultado-choice");
+    if (button && choice) choice.value = button.dataset.resultado;
+  }, true);
+
   document.addEventListener("change", function (e) {
     if (e.target.matches && e.target.matches(".spool-row input.pick")) {
       if (e.target.checked) {
@@ -141,7 +148,13 @@
       if (select(tag) && single()) $("#spool-form").requestSubmit();
     }
   });
-  document.addEventListener("htmx:oobAfterSwap", render);
+  document.addEventListener("htmx:oobAfterSwap", function (e) {
+    // Many spools changed at once: the server asks for one fresh list instead of rows.
+    if (e.detail && e.detail.target && e.detail.target.id === "list-resync") {
+      htmx.trigger("#spool-list-area", "resync");
+    }
+    render();
+  });
   document.addEventListener("htmx:wsAfterMessage", render);
 
   // The live link: an indicator, reconnection with backoff whatever closed it, and a full
@@ -168,6 +181,11 @@
   document.addEventListener("htmx:wsClose", function (e) {
     connection(false);
     var code = e.detail && e.detail.event ? e.detail.event.code : 0;
+    if (code === 4401 || code === 4403) {
+      // Logged out (or the account lost the permission): retrying cannot help.
+      window.location.assign("/accounts/login/?next=" + encodeURIComponent(window.location.pathname));
+      return;
+    }
     // The extension itself retries only 1006/1012/1013; a server that shut down cleanly
     // (1000/1001) or a consumer that failed (1011) must be retried too.
     if ([1006, 1012, 1013].indexOf(code) >= 0) return;

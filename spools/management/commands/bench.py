@@ -1,8 +1,11 @@
 """bench: the figures of quality.md, measured on this machine (medians and p95, never asserted).
 
 `make bench` runs it in a throw-away environment (scripts/bench.sh). Sections: `pull` (a
-10,000-spool workbook), `actions` (60 tablets against one web process, sheet latency 500 ms,
-then the web process idle), `burst` (60 tablets confirming in the same instant).
+10,000-spool workbook), `lists` (the tablet's spool list at 300 and 10,000 spools, and the
+Sheets requests that viewing pages causes), `dashboard` (100 screens on the dashboard's
+WebSocket while a tablet acts: action → push delay, memory), `actions` (60 tablets against
+one web process, sheet latency 500 ms, then the web process idle), `burst` (60 tablets
+confirming in the same instant).
 """
 
 from __future__ import annotations
@@ -20,16 +23,36 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
+from spools.bench import dashboard as dashboard_bench
 from spools.bench import floor_run
+from spools.bench import lists as lists_bench
 from spools.bench import pull as pull_bench
 from spools.bench.figures import Report
 from spools.bench.web import WebServerError
 from spools.local_sheet import LocalSheetStore
 from spools.sheets import backend_name
 
-SECTIONS = ("pull", "actions", "burst")
-FULL = {"pull_spools": 10_000, "runs": 5, "duration": 60.0, "bursts": 5, "idle": 30.0}
-QUICK = {"pull_spools": 1_000, "runs": 3, "duration": 15.0, "bursts": 2, "idle": 12.0}
+SECTIONS = ("pull", "lists", "dashboard", "actions", "burst")
+FULL = {
+    "pull_spools": 10_000,
+    "runs": 5,
+    "duration": 60.0,
+    "bursts": 5,
+    "idle": 30.0,
+    "list_requests": 60,
+    "page_views": 3,
+    "dashboard_actions": 25,
+}
+QUICK = {
+    "pull_spools": 1_000,
+    "runs": 3,
+    "duration": 15.0,
+    "bursts": 2,
+    "idle": 12.0,
+    "list_requests": 20,
+    "page_views": 1,
+    "dashboard_actions": 8,
+}
 FLOOR_SPOOLS = 300
 SPOOLS_PER_TABLET = 5  # so that a tablet never runs out of work in a long run
 
@@ -58,6 +81,12 @@ class Command(BaseCommand):
             "--duration", type=float, help="seconds of the actions run (default 60; quick 15)"
         )
         parser.add_argument("--clients", type=int, default=60, help="tablets (default 60)")
+        parser.add_argument(
+            "--screens",
+            type=int,
+            default=100,
+            help="dashboards connected in the dashboard section (default 100)",
+        )
         parser.add_argument(
             "--latency-ms",
             type=int,
@@ -95,6 +124,8 @@ class Command(BaseCommand):
             raise CommandError(f"--only: secciones conocidas {', '.join(SECTIONS)}.")
         if options["clients"] < 1:
             raise CommandError("--clients debe ser al menos 1.")
+        if options["screens"] < 1:
+            raise CommandError("--screens debe ser al menos 1.")
         sizes = QUICK if options["quick"] else FULL
         plan = floor_run.FloorPlan(
             spools=max(FLOOR_SPOOLS, options["clients"] * SPOOLS_PER_TABLET),
@@ -123,6 +154,36 @@ class Command(BaseCommand):
                         spools=sizes["pull_spools"],
                         runs=sizes["runs"],
                         seed=options["seed"],
+                        progress=self.progress,
+                    )
+                )
+            if "lists" in only:
+                errors += self.section(
+                    lambda: lists_bench.run(
+                        report,
+                        store,
+                        sizes=[lists_bench.SMALL, sizes["pull_spools"]],
+                        # The pull section's workbook is still loaded: measured, not rebuilt.
+                        loaded=sizes["pull_spools"] if "pull" in only else None,
+                        requests_each=sizes["list_requests"],
+                        views=sizes["page_views"],
+                        seed=options["seed"],
+                        progress=self.progress,
+                    )
+                )
+            if "dashboard" in only:
+                errors += self.section(
+                    lambda: dashboard_bench.run(
+                        report,
+                        store,
+                        dashboard_bench.DashboardPlan(
+                            screens=options["screens"],
+                            actions=sizes["dashboard_actions"],
+                            every=1.0,
+                            spools=FLOOR_SPOOLS,
+                            latency_ms=options["latency_ms"],
+                            seed=options["seed"],
+                        ),
                         progress=self.progress,
                     )
                 )

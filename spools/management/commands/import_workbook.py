@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from spools.models import OutboxEntry, Spool
 from spools.pull import pull
 from spools.sheets import backend_name
 from spools.sync import forget_workbook_positions
@@ -19,8 +20,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--yes", action="store_true", help="really replace the Google workbook's sheets"
         )
+        parser.add_argument(
+            "--discard-pending",
+            action="store_true",
+            help="drop changes not yet written to the current workbook (they would land in the new one)",
+        )
 
-    def handle(self, *args, file: str, yes: bool, **options):
+    def handle(self, *args, file: str, yes: bool, discard_pending: bool, **options):
+        pending = OutboxEntry.objects.filter(flushed_at__isnull=True)
+        if pending.exists() and not discard_pending:
+            raise CommandError(
+                f"Hay {pending.count()} cambios aún sin escribir en el libro actual. "
+                "Escríbalos primero (python manage.py sync_sheets --once) o repita con "
+                "--discard-pending para descartarlos."
+            )
         if backend_name() == "google" and not yes:
             raise CommandError(
                 "El libro configurado es de Google Sheets: esto reemplaza todas sus hojas. "
@@ -30,7 +43,12 @@ class Command(BaseCommand):
             counts = import_workbook(file, progress=self.stdout.write)
         except FileNotFoundError:
             raise CommandError(f"No existe el archivo {file}.") from None
+        dropped, _ = pending.delete()
+        if dropped:
+            self.stdout.write(self.style.WARNING(f"Descartados {dropped} cambios sin escribir."))
         forget_workbook_positions()
+        # A new workbook, not an office edit: differences must not be logged as overrides.
+        Spool.objects.update(pulled_at=None)
         self.stdout.write("Leyendo el libro en el espejo…")
         result = pull(workers=True)
         for warning in result.warnings[:50]:
