@@ -99,10 +99,12 @@ def pick_and_confirm(page, tags: list[str], screens: Screens, verdict: str | Non
         screens.shot(page, "seleccion")
         page.locator("#continue").click()
         page.wait_for_selector(".confirm")
+        page.wait_for_function("() => !!window.htmx")  # as a worker would: page loaded
         screens.shot(page, "confirmacion")
         page.locator(".confirm-button").click()
     else:
         page.wait_for_selector(".confirm")  # single choice: straight to the verdict
+        page.wait_for_function("() => !!window.htmx")
         screens.shot(page, "confirmacion")
         page.get_by_role("button", name=verdict).click()
     page.wait_for_selector("#resultado")
