@@ -72,13 +72,17 @@ def _candidates(method_name: str, worker: Worker, accion: str) -> QuerySet[Spool
 @dataclass
 class SpoolList:
     spools: list[Spool]  # selectable, at most LIST_LIMIT
-    total: int  # selectable in all (before the limit)
+    total: int  # selectable found (LIST_LIMIT + 1 means "more than LIST_LIMIT")
     blocked: list[Spool]  # shown in red with a lock, never selectable
     query: str = ""
 
     @property
     def truncated(self) -> bool:
         return self.total > len(self.spools)
+
+    @property
+    def limit(self) -> int:
+        return LIST_LIMIT
 
 
 def eligible(
@@ -97,7 +101,8 @@ def eligible(
     if tags is not None:
         qs = qs.filter(tag__in=tags)
     result = []
-    for spool in qs:
+    # Stream the candidates: a 200-row page of a 10,000-spool floor stops reading early.
+    for spool in qs.iterator(chunk_size=250):
         spool.actor = worker
         try:
             check_transition(spool, method_name)
@@ -110,7 +115,8 @@ def eligible(
 
 
 def spool_list(operacion: str, accion: str, worker: Worker, query: str = "") -> SpoolList:
-    spools = eligible(operacion, accion, worker, query)
+    # One more than shown tells that the list goes on, without checking every spool.
+    spools = eligible(operacion, accion, worker, query, limit=LIST_LIMIT + 1)
     blocked: list[Spool] = []
     if operacion == Operacion.REPARACION and accion == Accion.TOMAR:
         qs = Spool.objects.filter(sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO)

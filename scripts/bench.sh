@@ -7,7 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+# The runtime, and the WebSocket client the dashboard section's screens use (pinned in
+# requirements-dev.txt; the rest of the test tools are not needed here).
+.venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt \
+  "$(grep -E '^websockets==' requirements-dev.txt)"
 
 BENCH_DIR="$(mktemp -d "${TMPDIR:-/tmp}/zeues-bench.XXXXXX")"
 if [ -n "${ZEUES_BENCH_KEEP:-}" ]; then

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import median
 
+import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
@@ -180,13 +181,23 @@ class Screens:
         )
 
 
-def act(web: WebServer, user, steps: list[Step], every: float) -> list[Acted]:
-    """The tablet: one POST /acciones/ every `every` seconds (not waiting for the pushes)."""
+def act(web: WebServer, user, steps: list[Step], every: float) -> tuple[list[Acted], list[float]]:
+    """The tablet: one POST /acciones/ every `every` seconds (not waiting for the pushes);
+    halfway between two actions, a GET /healthz on its own connection (the baseline)."""
     http = logged_in_session(user)
-    http.get(f"{web.url}/healthz", timeout=REQUEST_TIMEOUT)  # the connection, already open
+    probe = requests.Session()
+    health_url = f"{web.url}/healthz"
+    for session in (http, probe):
+        session.get(health_url, timeout=REQUEST_TIMEOUT)  # the connections, already open
     start = time.perf_counter() + 0.2
     acted: list[Acted] = []
+    healthz: list[float] = []
     for i, step in enumerate(steps):
+        if i:
+            time.sleep(max(0.0, start + (i - 0.5) * every - time.perf_counter()))
+            started = time.perf_counter()
+            probe.get(health_url, timeout=REQUEST_TIMEOUT)
+            healthz.append((time.perf_counter() - started) * 1000)
         time.sleep(max(0.0, start + i * every - time.perf_counter()))
         data = {
             "operacion": Operacion.ARM,
@@ -198,7 +209,7 @@ def act(web: WebServer, user, steps: list[Step], every: float) -> list[Acted]:
         sent = time.perf_counter()
         status = http.post(f"{web.url}/acciones/", data, timeout=REQUEST_TIMEOUT).status_code
         acted.append(Acted(step, sent, time.perf_counter(), status))
-    return acted
+    return acted, healthz
 
 
 @dataclass
@@ -286,7 +297,7 @@ def run(
             time.sleep(0.5)  # quiet before the first action
             rss_open = web.rss_mb()
             progress(f"{plan.actions} actions, one every {plan.every:g} s")
-            acted = act(web, station, steps, plan.every)
+            acted, healthz = act(web, station, steps, plan.every)
             time.sleep(TRAILING_SECONDS)
             rss_after = web.rss_mb()
             web.check_alive()
@@ -310,6 +321,8 @@ def run(
         "POST /acciones/ (the tablet's answer)", [(x.answered - x.sent) * 1000 for x in ok]
     )
     report.summary_figures("dashboard_action", a)
+    b = report.timing("GET /healthz between actions (baseline)", healthz)
+    report.summary_figures("dashboard_healthz", b)
     f = Summary.of(fan_out_ms(screens.screens, first_sent))
     report.line(
         "one push: first screen → last screen",

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import StringIO
 from pathlib import Path
+from urllib.parse import quote
 
 import requests
 from django.conf import settings
@@ -92,6 +93,7 @@ def _worker_for(operacion: str):
 def _page_urls(base: str, tag: str, query: str, request_id: str) -> list[str]:
     """Every page of the tablet's flow (each operation, each action), its fragments, the
     result of an action, the dashboard and a spool's page."""
+    tag, query = quote(tag, safe=""), quote(query, safe="")
     urls = [f"{base}/"]
     for op in OPERACIONES:
         worker = _worker_for(op)
@@ -137,7 +139,7 @@ def measure(
     urls = {
         "healthz": f"{web.url}/healthz",
         "page": step,
-        "fragment": f"{step}lista/?q={query}",
+        "fragment": f"{step}lista/?q={quote(query, safe='')}",
     }
     result = SizeResult(spools, query)
     result.eligible = len(eligible)
