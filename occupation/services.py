@@ -9,13 +9,15 @@ broadcast happen after commit.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from occupation.models import ActionRequest
@@ -123,6 +125,22 @@ class ActionOutcome:
             worker_name=data.get("worker_name", ""),
             replayed=True,
         )
+
+
+_sqlite_writers = threading.Lock()
+
+
+def write_turn() -> contextlib.AbstractContextManager:
+    """On SQLite, this process's writers take turns on a lock of their own.
+
+    SQLite admits one writer at a time; the others would poll with growing sleeps (its busy
+    handler), leaving the database idle between them: 60 tablets confirming at once then
+    take seconds. Waiting on a lock hands over the moment the writer commits. Other
+    processes still meet SQLite's own lock; PostgreSQL needs none of this (row locks).
+    """
+    if connection.vendor == "sqlite":
+        return _sqlite_writers
+    return contextlib.nullcontext()
 
 
 def overall_status(results: list[SpoolResult]) -> int:
@@ -277,7 +295,7 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
         return ActionOutcome(overall_status(results), results, worker.short, worker.full_name)
     now = timezone.now()
     try:
-        with transaction.atomic():
+        with write_turn(), transaction.atomic():
             if cmd.request_id:
                 # Claims the id first: a concurrent duplicate waits here, then replays.
                 claim = ActionRequest.objects.create(
