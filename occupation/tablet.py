@@ -205,7 +205,8 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
 @can_act
 def result_step(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
     """The outcome of a submitted action, again (refresh-safe)."""
-    stored = get_object_or_404(ActionRequest, pk=request_id)
+    # A tablet sees its own results, not another station's.
+    stored = get_object_or_404(ActionRequest, pk=request_id, account=request.user.get_username())
     return render(
         request,
         "occupation/step_resultado.html",

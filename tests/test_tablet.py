@@ -275,3 +275,19 @@ def test_tags_the_office_types_with_spaces_or_slashes_work_end_to_end(client, sh
     data = {"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": odd}
     assert client.post("/acciones/", data).status_code == 200
     assert client.get("/spools/MK%201923/TW%207/").status_code == 200
+
+
+def test_a_result_is_shown_only_to_the_account_that_sent_it(tablet, client):
+    rid = str(uuid.uuid4())
+    data = {
+        "operacion": "ARM",
+        "accion": "TOMAR",
+        "worker": 100,
+        "tags": [ARM_PENDING],
+        "request_id": rid,
+    }
+    assert tablet.post("/acciones/", data).status_code == 200
+    station_user("tablet-2")
+    other = type(client)()
+    other.login(username="tablet-2", password="pw-tablet-2")
+    assert other.get(f"/t/resultado/{rid}/").status_code == 404
