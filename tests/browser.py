@@ -70,8 +70,11 @@ class Server:
             "DJANGO_DEBUG": "1",  # static files straight from the app folders
             "ZEUES_LOCAL_SHEET": settings.ZEUES_LOCAL_SHEET,
             "ZEUES_PULL_INTERVAL": "3600",  # the test decides when the sheet is read
+            "ZEUES_SYNC_IN_WEB": "1",  # as deployed: the web process flushes
             **(extra_env or {}),
         }
+        # The test process relaxes Django's async-safety check for Playwright; servers don't.
+        self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> Server:

@@ -13,3 +13,6 @@ os.environ.setdefault("ZEUES_SHEET_BACKOFF_BASE", "0.01")
 os.environ.setdefault("ZEUES_SHEET_BACKOFF_MAX", "0.05")
 # Writes are paced at 1/s in production; tests that check the pace set it themselves.
 os.environ.setdefault("ZEUES_SHEET_MIN_WRITE_INTERVAL", "0")
+# Importing zeues.asgi (origin checks) must not start a sync loop inside the test process;
+# the servers the browser tests start turn it back on.
+os.environ.setdefault("ZEUES_SYNC_IN_WEB", "0")
