@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
+
+from spools.bench.tablets import session_key_for
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "screens"
@@ -115,12 +115,7 @@ class Server:
 
 
 def session_cookie(user, url: str) -> list[dict]:
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    return [{"name": settings.SESSION_COOKIE_NAME, "value": store.session_key, "url": url}]
+    return [{"name": settings.SESSION_COOKIE_NAME, "value": session_key_for(user), "url": url}]
 
 
 class Screens:

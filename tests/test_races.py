@@ -7,7 +7,6 @@ daphne server processes share the database and receive 50 TOMAR each.
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -19,11 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 from django.conf import settings
-from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
 
 from occupation.services import ActionCommand, perform_action
+from spools.bench.tablets import logged_in_session
 from spools.models import Spool
 from tests.builders import build_workbook, spool, worker
 from tests.plant import exported, station_user
@@ -170,21 +168,6 @@ def wait_until_up(port: int, proc: subprocess.Popen, seconds: float = 30) -> Non
         except requests.RequestException:
             time.sleep(0.2)
     raise AssertionError(f"server on {port} did not start")
-
-
-def logged_in_session(user) -> requests.Session:
-    """A browser-like session for `user`, made without going through the login form."""
-    store = SessionStore()
-    store[SESSION_KEY] = str(user.pk)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
-    store[HASH_SESSION_KEY] = user.get_session_auth_hash()
-    store.create()
-    token = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header match
-    http = requests.Session()
-    http.cookies.set(settings.SESSION_COOKIE_NAME, store.session_key)
-    http.cookies.set(settings.CSRF_COOKIE_NAME, token)
-    http.headers["X-CSRFToken"] = token
-    return http
 
 
 @pytest.mark.postgres

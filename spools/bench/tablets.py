@@ -37,16 +37,22 @@ class Sample:
     status: int  # HTTP status; 0 when no answer came
 
 
-def logged_in_session(user) -> requests.Session:
-    """A browser-like session of `user`, made without the login form: session + CSRF."""
+def session_key_for(user) -> str:
+    """A logged-in session of `user` in the database, made without the login form."""
     store = SessionStore()
     store[SESSION_KEY] = str(user.pk)
     store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
+    return store.session_key
+
+
+def logged_in_session(user) -> requests.Session:
+    """A browser-like session of `user`, made without the login form: session + CSRF."""
+    session_key = session_key_for(user)
     token = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header match
     http = requests.Session()
-    http.cookies.set(settings.SESSION_COOKIE_NAME, store.session_key)
+    http.cookies.set(settings.SESSION_COOKIE_NAME, session_key)
     http.cookies.set(settings.CSRF_COOKIE_NAME, token)
     http.headers["X-CSRFToken"] = token
     http.headers["HX-Request"] = "true"  # the tablet's pages post through htmx
