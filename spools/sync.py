@@ -29,7 +29,8 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models.functions import Now
 from django.utils import timezone
 from gspread.exceptions import APIError
 
@@ -84,13 +85,16 @@ def holder_id() -> str:
 
 
 def acquire_lease(holder: str, seconds: int = LEASE_SECONDS) -> bool:
-    """Take or renew the sync lease; False while another live holder has it."""
-    now = timezone.now()
-    until = now + timedelta(seconds=seconds)
+    """Take or renew the sync lease; False while another live holder has it.
+
+    Expiry is computed and compared with the database's clock, so processes on hosts whose
+    clocks disagree still agree on when a lease has run out.
+    """
+    until = ExpressionWrapper(Now() + timedelta(seconds=seconds), output_field=DateTimeField())
     with transaction.atomic():
         taken = (
             SyncLease.objects.filter(name=LEASE_NAME)
-            .filter(Q(holder=holder) | Q(expires_at__lt=now))
+            .filter(Q(holder=holder) | Q(expires_at__lt=Now()))
             .update(holder=holder, expires_at=until)
         )
         if taken:
@@ -99,7 +103,8 @@ def acquire_lease(holder: str, seconds: int = LEASE_SECONDS) -> bool:
             return False
     try:
         with transaction.atomic():
-            SyncLease.objects.create(name=LEASE_NAME, holder=holder, expires_at=until)
+            SyncLease.objects.create(name=LEASE_NAME, holder=holder, expires_at=timezone.now())
+            SyncLease.objects.filter(name=LEASE_NAME).update(expires_at=until)
         return True
     except IntegrityError:
         return False
