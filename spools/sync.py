@@ -123,6 +123,13 @@ def pull_due(state: SyncState) -> bool:
     )
 
 
+def _metadata_tail_range(id_col: int, start_row: int) -> str:
+    """Whole rows of the Metadata tail (columns A to the last of the app's or to ID): a row
+    someone typed without an ID still counts as filled and is never written over."""
+    last = column_letter(max(id_col, len(METADATA_COLUMNS) - 1))
+    return f"{quote_sheet(METADATA)}!A{start_row}:{last}"
+
+
 def _column_range(sheet: str, col: int, start_row: int = 1) -> str:
     letter = column_letter(col)
     return f"{quote_sheet(sheet)}!{letter}{start_row}:{letter}"
@@ -208,7 +215,7 @@ def _cycle(
     if with_meta:
         ranges += [
             sheets.sheet_range(METADATA, "1:1"),
-            _column_range(METADATA, state.metadata_id_column, meta_start),
+            _metadata_tail_range(state.metadata_id_column, meta_start),
         ]
     replies = sheets.read_value_ranges(ranges)
     values = [vr.get("values", []) for vr in replies]
@@ -255,9 +262,10 @@ def _cycle(
         meta_header = HeaderMap.from_row(METADATA, header_rows[0] if header_rows else [])
         meta_header.require(METADATA_COLUMNS)
         id_idx = meta_header.col("ID")
-        if id_idx != state.metadata_id_column:
-            (tail,) = sheets.read_ranges([_column_range(METADATA, id_idx, meta_start)])
-            state.metadata_id_column = id_idx
+        if id_idx > max(state.metadata_id_column, len(METADATA_COLUMNS) - 1):
+            # ID moved past the block read: read the tail again, wide enough.
+            (tail,) = sheets.read_ranges([_metadata_tail_range(id_idx, meta_start)])
+        state.metadata_id_column = id_idx
 
     # --- what to write ---------------------------------------------------------------------
     updates: dict[str, object] = {}
@@ -284,7 +292,7 @@ def _cycle(
     metadata_last_row = state.metadata_last_row
     if with_meta:
         assert meta_header is not None
-        landed = {cell_text(r[0]) for r in tail if r}
+        landed = {cell_text(r[id_idx]) for r in tail if len(r) > id_idx}
         last_filled = meta_start - 1 + len(tail)
         new_rows = [e.metadata_row for e in with_meta if e.metadata_row["ID"] not in landed]
         result.metadata_already_there = len(with_meta) - len(new_rows)

@@ -433,3 +433,15 @@ def test_a_flush_when_a_pull_is_due_is_still_one_read_and_one_write(plant):
     assert result.pulled is not None and result.pulled.spools_seen == len(SPOOLS)
     assert result.entries_flushed == 2
     assert_every_cell_on_its_spool_and_column()
+
+
+def test_a_metadata_row_typed_by_hand_without_an_id_is_never_written_over(plant):
+    do("ARM", "TOMAR", 93, ARM_PENDING)
+    flush_until_empty()
+    ws = open_workbook().worksheet(METADATA)
+    ws.append_row(["", "24-11-2026 10:00:00", "NOTA", "", "", "Jefa de turno", "", "", "", ""])
+    do("ARM", "PAUSAR", 93, ARM_PENDING)
+    flush_until_empty()
+    rows = ws.get_all_values()
+    assert any(r[2] == "NOTA" and r[5] == "Jefa de turno" for r in rows)  # still there
+    assert [r[2] for r in rows[1:]].count("PAUSAR_SPOOL") == 1
