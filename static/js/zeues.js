@@ -237,3 +237,17 @@
   setInterval(tick, 30000);
   document.addEventListener("htmx:wsAfterMessage", tick);
 })();
+
+/* The wall shows everything without anyone touching it: a panel longer than the screen
+   turns its page every 10 s (back to the top after the last one). */
+(function () {
+  "use strict";
+  setInterval(function () {
+    document.querySelectorAll(".wall .panel").forEach(function (panel) {
+      var max = panel.scrollHeight - panel.clientHeight;
+      if (max <= 4) { panel.scrollTop = 0; return; }
+      var next = panel.scrollTop >= max - 4 ? 0 : Math.min(max, panel.scrollTop + panel.clientHeight - 60);
+      panel.scrollTo({ top: next, behavior: "smooth" });
+    });
+  }, 10000);
+})();
