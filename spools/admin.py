@@ -13,6 +13,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -36,34 +37,32 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
-class OcupadoFilter(admin.SimpleListFilter):
+class YesNoFilter(admin.SimpleListFilter):
+    """Sí / No on one condition (`yes`, a Q object); subclasses name it."""
+
+    yes: Q
+
+    def lookups(self, request, model_admin):
+        return [("si", "Sí"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "si":
+            return queryset.filter(self.yes)
+        if self.value() == "no":
+            return queryset.exclude(self.yes)
+        return queryset
+
+
+class OcupadoFilter(YesNoFilter):
     title = "ocupado"
     parameter_name = "ocupado"
-
-    def lookups(self, request, model_admin):
-        return [("si", "Sí"), ("no", "No")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "si":
-            return queryset.exclude(ocupado_por="")
-        if self.value() == "no":
-            return queryset.filter(ocupado_por="")
-        return queryset
+    yes = ~Q(ocupado_por="")
 
 
-class BloqueadoFilter(admin.SimpleListFilter):
+class BloqueadoFilter(YesNoFilter):
     title = "BLOQUEADO"
     parameter_name = "bloqueado"
-
-    def lookups(self, request, model_admin):
-        return [("si", "Sí"), ("no", "No")]
-
-    def queryset(self, request, queryset):
-        if self.value() == "si":
-            return queryset.filter(reparacion=ReparacionState.BLOQUEADO)
-        if self.value() == "no":
-            return queryset.exclude(reparacion=ReparacionState.BLOQUEADO)
-        return queryset
+    yes = Q(reparacion=ReparacionState.BLOQUEADO)
 
 
 # tipo → what the supervisor is told on the confirmation page, and the service that does it.

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from openpyxl import load_workbook
 
 from spools.pull import pull
@@ -110,10 +111,22 @@ def build_plant(extra_spools: list[dict] = ()) -> None:
     pull(workers=True)
 
 
-def station_user(username: str = "tablet-1") -> User:
-    user = User.objects.create_user(username, password="pw-" + username)
-    user.groups.add(Group.objects.get(name="Estación"))
+def make_user(username: str, group: str | None, *, staff: bool = False) -> User:
+    """An account (password `pw-<username>`), in `group` if given."""
+    user = User.objects.create_user(username, password="pw-" + username, is_staff=staff)
+    if group:
+        user.groups.add(Group.objects.get(name=group))
     return user
+
+
+def station_user(username: str = "tablet-1") -> User:
+    return make_user(username, "Estación")
+
+
+def logged_in(user: User) -> Client:
+    client = Client()
+    client.login(username=user.username, password="pw-" + user.username)
+    return client
 
 
 def act(client, operacion: str, accion: str, worker_id, *tags: str, **extra):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 
 from spools import overrides
@@ -26,6 +26,8 @@ from tests.plant import (
     SOLD_IN_PROGRESS,
     act,
     build_plant,
+    logged_in,
+    make_user,
     metadata_rows,
     sheet_row,
     station_user,
@@ -34,19 +36,6 @@ from tests.plant import (
 pytestmark = pytest.mark.django_db
 
 CHANGELIST = "/admin/spools/spool/"
-
-
-def make_user(username: str, group: str | None, *, staff: bool = False) -> User:
-    user = User.objects.create_user(username, password="pw-" + username, is_staff=staff)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.login(username=user.username, password="pw-" + user.username)
-    return client
 
 
 def pk(tag: str) -> int:

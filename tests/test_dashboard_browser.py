@@ -8,6 +8,7 @@ import os
 import pytest
 
 from occupation.services import ActionCommand, perform_action
+from spools.bench.tablets import logged_in_session
 from tests.browser import CHROMIUM, CHROMIUM_ARGS, Screens, Server, needs_chromium, session_cookie
 from tests.plant import ARM_PAUSED, ARM_PENDING, build_plant, station_user
 from tests.test_dashboard import tv_user
@@ -69,8 +70,6 @@ def test_dashboard_shows_an_action_from_a_tablet_within_a_second_and_survives_a_
 def test_an_action_on_one_server_reaches_a_dashboard_on_another_through_redis(
     browser, sheet_store, request, redis_url
 ):
-    import requests
-
     screens = Screens(request.node.name)
     build_plant()
     tv, station = tv_user(), station_user()
@@ -83,14 +82,9 @@ def test_an_action_on_one_server_reaches_a_dashboard_on_another_through_redis(
         screen.goto(two.url + "/dashboard/")
         screen.wait_for_selector("#conn.conn-ok")
 
-        http = requests.Session()
-        for cookie in session_cookie(station, one.url):
-            http.cookies.set(cookie["name"], cookie["value"])
-        http.cookies.set("csrftoken", "a" * 32)
-        answer = http.post(
+        answer = logged_in_session(station).post(
             one.url + "/acciones/",
             data={"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": [ARM_PENDING]},
-            headers={"X-CSRFToken": "a" * 32},
             timeout=10,
         )
         assert answer.status_code == 200
@@ -108,8 +102,6 @@ def test_when_redis_stops_actions_still_work_and_dashboards_catch_up_when_it_is_
     """A private redis-server (so the shared one is never stopped) that dies mid-shift."""
     import shutil
     import subprocess
-
-    import requests
 
     from tests.browser import free_port
 
@@ -160,14 +152,9 @@ def test_when_redis_stops_actions_still_work_and_dashboards_catch_up_when_it_is_
 
         redis.terminate()
         redis.wait(5)
-        http = requests.Session()
-        for cookie in session_cookie(station, server.url):
-            http.cookies.set(cookie["name"], cookie["value"])
-        http.cookies.set("csrftoken", "b" * 32)
-        answer = http.post(
+        answer = logged_in_session(station).post(
             server.url + "/acciones/",
             data={"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": [ARM_PENDING]},
-            headers={"X-CSRFToken": "b" * 32},
             timeout=10,
         )
         assert answer.status_code == 200  # the action does not depend on the live link

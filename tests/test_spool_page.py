@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from html import unescape
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.html import strip_tags
 
@@ -31,6 +31,8 @@ from tests.plant import (
     WORKERS,
     act,
     build_plant,
+    logged_in,
+    make_user,
     station_user,
 )
 
@@ -89,19 +91,6 @@ IMPORTED = [
         "",
     ],
 ]
-
-
-def make_user(username: str, group: str | None, *, staff: bool = False) -> User:
-    user = User.objects.create_user(username, password="pw-" + username, is_staff=staff)
-    if group:
-        user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-def logged_in(user: User) -> Client:
-    client = Client()
-    client.login(username=user.username, password="pw-" + user.username)
-    return client
 
 
 def html(client: Client, tag: str) -> str:
