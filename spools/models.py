@@ -452,6 +452,9 @@ class OutboxEntry(models.Model):
     cells = models.JSONField(default=dict, blank=True)
     # One Metadata row to add: {column name: text}; its "ID" makes the write idempotent.
     metadata_row = models.JSONField(default=dict, blank=True)
+    # The `version` this entry writes to the row: the app's own history of versions, which
+    # tells a stale write of ours read back from the sheet apart from an office edit.
+    version = models.CharField(max_length=64, blank=True, db_index=True)
     flushed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     # Why the cells could not be written (row gone from the sheet); the Metadata row still is.
@@ -476,6 +479,28 @@ class SyncLease(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} → {self.holder} hasta {self.expires_at:%H:%M:%S}"
+
+
+class SyncRequest(models.Model):
+    """A process asking the lease holder for a cycle (a command that needs pending writes
+    flushed, and maybe a pull, without flushing beside the holder).
+
+    Served once a cycle that began after it was made has flushed every entry up to
+    `outbox_upto` (and pulled, with `pull`); `error` says why a cycle for it failed.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    pull = models.BooleanField(default=False)
+    outbox_upto = models.PositiveBigIntegerField(default=0)
+    served_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "pedido de sincronización"
+        verbose_name_plural = "pedidos de sincronización"
+
+    def __str__(self) -> str:
+        return f"pedido #{self.pk} ({'atendido' if self.served_at else 'pendiente'})"
 
 
 class SyncState(models.Model):

@@ -86,6 +86,38 @@ def record_change(
         cells[Col.VERSION] = after[Col.VERSION]
         cells[Col.ESTADO_DETALLE] = after[Col.ESTADO_DETALLE]
     OutboxEntry.objects.create(
-        created_at=now, tag=event.tag, cells=cells, metadata_row=metadata_row(event)
+        created_at=now,
+        tag=event.tag,
+        cells=cells,
+        metadata_row=metadata_row(event),
+        version=cells.get(Col.VERSION, ""),
     )
     return event
+
+
+def rewrite_cells(spool: Spool, *, now=None) -> OutboxEntry:
+    """Queue the row's current app-owned cells again, as they are (same version, no
+    Metadata row: nothing happened). For a row the sheet holds stale: see the pull."""
+    cells = spool.app_cells()
+    return OutboxEntry.objects.create(
+        created_at=now or timezone.now(),
+        tag=spool.tag,
+        cells=cells,
+        version=cells[Col.VERSION],
+    )
+
+
+def app_written_versions(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Which of these (tag, version) pairs the app itself wrote at some point."""
+    found: set[tuple[str, str]] = set()
+    wanted = set(pairs)
+    versions = sorted({v for _, v in wanted if v})
+    for i in range(0, len(versions), 900):
+        found.update(
+            pair
+            for pair in OutboxEntry.objects.filter(version__in=versions[i : i + 900]).values_list(
+                "tag", "version"
+            )
+            if pair in wanted
+        )
+    return found

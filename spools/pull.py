@@ -27,7 +27,7 @@ from django.utils import timezone
 from spools import sheets
 from spools.lifecycle import Operacion
 from spools.models import TRANSITION_FIELDS, Event, Role, Spool, SyncState, Worker
-from spools.outbox import pending_tags, record_change
+from spools.outbox import app_written_versions, pending_tags, record_change, rewrite_cells
 from spools.rows import parse_spool_row
 from spools.values import (
     CellValueError,
@@ -67,6 +67,8 @@ class PullResult:
     workers_pulled: bool = False
     events_added: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Rows holding a stale write of the app's own, queued to be written again.
+    healed: list[str] = field(default_factory=list)
 
     @property
     def changed_tags(self) -> list[str]:
@@ -158,6 +160,7 @@ def _apply_spools(
     # and fails the compare-and-set below.
     existing = {s.tag: s for s in Spool.objects.all()}
     pending = pending_tags()
+    stale = _stale_rows(seen, existing, pending) if complete else set()
     office_fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
     to_create = []
     for tag, values in seen.items():
@@ -166,7 +169,11 @@ def _apply_spools(
             to_create.append(Spool(tag=tag, pulled_at=now if complete else None, **values))
             result.created.append(tag)
             continue
-        fields = SPOOL_FIELDS if complete and tag not in pending else office_fields
+        if tag in stale:
+            _heal(spool, values["version"], now, result)
+        fields = (
+            SPOOL_FIELDS if complete and tag not in pending and tag not in stale else office_fields
+        )
         changed = [f for f in fields if getattr(spool, f) != values[f]]
         if not changed:
             continue
@@ -217,6 +224,40 @@ def _apply_spools(
         Spool.objects.filter(pk__in=gone.values()).update(sheet_row=None, updated_at=now)
         result.removed.extend(gone)
     Spool.objects.bulk_create(to_create, batch_size=500)
+
+
+def _stale_rows(seen: dict[str, dict], existing: dict[str, Spool], pending: set[str]) -> set[str]:
+    """Rows whose `version` is an older one the app itself wrote: a write of ours that landed
+    late (not an office edit). Their app-owned cells are not taken; the current ones are
+    written again."""
+    differing = [
+        (tag, values["version"])
+        for tag, values in seen.items()
+        if tag in existing
+        and tag not in pending
+        and values["version"]
+        and values["version"] != existing[tag].version
+    ]
+    if not differing:
+        return set()
+    return {tag for tag, _ in app_written_versions(differing)}
+
+
+def _heal(spool: Spool, sheet_version: str, now, result: PullResult) -> None:
+    with transaction.atomic():
+        # Compare-and-set, as for an update: an action committed since the snapshot queued
+        # newer cells itself.
+        if not Spool.objects.filter(pk=spool.pk, version=spool.version).update(updated_at=now):
+            return
+        rewrite_cells(spool, now=now)
+    result.healed.append(spool.tag)
+    log.warning(
+        "%s: the sheet holds an older version written by the app (%s, current %s); "
+        "writing the current cells again",
+        spool.tag,
+        sheet_version,
+        spool.version,
+    )
 
 
 def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResult) -> None:

@@ -13,7 +13,13 @@ are idempotent (same text, same place).
 
 Every flush checks both headers in its one read: with a required column missing, nothing
 is written anywhere (SyncState.structure_error says which, and actions answer 503).
-Only the holder of a database lease runs cycles, so any number of processes may try.
+
+One writer: only the holder of a database lease runs cycles, so any number of processes
+may try. A command that needs the workbook up to date (`export_workbook`,
+`sync_sheets --once`) does not flush beside the holder: it files a SyncRequest and waits
+for a cycle that began after it — run by the holder, or by itself when the lease is free
+(`sync_now`). Two flushers writing in an order nobody controls once put a stale row over
+a newer one.
 """
 
 from __future__ import annotations
@@ -23,19 +29,20 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Q
+from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 from gspread.exceptions import APIError
 
 from spools import sheets
-from spools.models import OutboxEntry, SyncLease, SyncState
+from spools.models import OutboxEntry, SyncLease, SyncRequest, SyncState
 from spools.pull import PullResult, apply_operaciones, pull_workers, workers_due
 from spools.signals import spools_changed
 from spools.values import cell_text
@@ -59,6 +66,9 @@ MAX_ENTRIES_PER_FLUSH = 1000
 METADATA_TAIL_OVERLAP = 50  # rows re-read before the last known one, to find landed IDs
 METADATA_GROW_ROWS = 1000
 IDLE_POLL_SECONDS = 0.25
+REQUEST_POLL_SECONDS = 0.05
+REQUEST_MAX_AGE = timedelta(minutes=10)  # a request whose maker died is forgotten then
+DEFAULT_SYNC_TIMEOUT = 60.0
 
 
 @dataclass
@@ -70,6 +80,7 @@ class CycleResult:
     metadata_already_there: int = 0
     error: str = ""
     pull_error: str = ""
+    lease_lost: bool = False
     changed_tags: list[str] = field(default_factory=list)
 
     @property
@@ -139,10 +150,32 @@ class LeaseLost(Exception):
     """Another process took the lease while this cycle was slow: it must not write."""
 
 
+class SyncFailed(Exception):
+    """A cycle asked for by `sync_now` failed, or none came in time."""
+
+
 def run_cycle(
     *, pull_now: bool = False, flush: bool = True, holder: str | None = None
 ) -> CycleResult:
-    """One flush + pull cycle. The caller holds the lease (or is the only process)."""
+    """One flush + pull cycle by `holder`, who holds the lease. Without a holder, the cycle
+    takes the lease for itself and gives it back after, or does nothing while another
+    process holds it."""
+    if holder is None:
+        holder = holder_id()
+        if not acquire_lease(holder):
+            return CycleResult(error="Otro proceso tiene el turno de sincronización.")
+        try:
+            return run_cycle(pull_now=pull_now, flush=flush, holder=holder)
+        finally:
+            release_lease(holder)
+    requests = _open_requests()
+    pull_now = pull_now or any(r.pull for r in requests)
+    result = _run_cycle(pull_now=pull_now, flush=flush, holder=holder)
+    _settle_requests(requests, result)
+    return result
+
+
+def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
     state = SyncState.get()
     entries = (
         list(
@@ -166,6 +199,7 @@ def run_cycle(
         state.last_error = ""
     except LeaseLost as exc:
         result.error = str(exc)
+        result.lease_lost = True
         log.warning("%s; the new holder will write", exc)
         return result  # nothing of this cycle is saved: the holder's state wins
     except MissingColumnError as exc:
@@ -351,21 +385,103 @@ def forget_workbook_positions() -> None:
     state.save()
 
 
-def flush_until_empty(
-    progress: Callable[[str], None] = lambda _: None, max_cycles: int = 100
-) -> int:
-    """Write everything pending now (commands, tests). Returns entries written."""
-    written = 0
-    for _ in range(max_cycles):
-        pending = OutboxEntry.objects.filter(flushed_at__isnull=True).count()
-        if not pending:
-            break
-        progress(f"Escribiendo {pending} cambios pendientes en el libro…")
-        result = run_cycle()
+# --- asking for a cycle: one writer, whoever asks ---------------------------------------------
+
+
+def _open_requests() -> list[SyncRequest]:
+    requests = list(SyncRequest.objects.filter(served_at__isnull=True, error=""))
+    expired = [r.pk for r in requests if r.created_at < timezone.now() - REQUEST_MAX_AGE]
+    if expired:  # their makers died waiting
+        SyncRequest.objects.filter(pk__in=expired).delete()
+    return [r for r in requests if r.pk not in expired]
+
+
+def _settle_requests(requests: list[SyncRequest], result: CycleResult) -> None:
+    """Mark served the requests this cycle (begun after them) satisfied; a failed cycle
+    tells them why. A cycle that lost the lease answers nothing: the new holder will."""
+    if not requests or result.lease_lost:
+        return
+    first_left = (
+        OutboxEntry.objects.filter(flushed_at__isnull=True)
+        .order_by("id")
+        .values_list("id", flat=True)
+        .first()
+    )
+    for request in requests:
         if result.error:
-            raise sheets.SheetUnavailableError(result.error)
-        written += result.entries_flushed
-    return written
+            error = result.error
+        elif request.pull and result.pull_error:
+            error = f"La lectura del libro falló: {result.pull_error}"
+        elif first_left is not None and first_left <= request.outbox_upto:
+            continue  # more than one cycle's worth was pending: the next cycle goes on
+        else:
+            SyncRequest.objects.filter(pk=request.pk).update(served_at=timezone.now())
+            continue
+        SyncRequest.objects.filter(pk=request.pk).update(error=error[:2000])
+
+
+def sync_now(
+    *,
+    pull: bool,
+    timeout: float = DEFAULT_SYNC_TIMEOUT,
+    progress: Callable[[str], None] = lambda _: None,
+) -> int:
+    """Have everything pending now written to the workbook (and, with `pull`, the workbook
+    read into the mirror) by a cycle that begins after this call, without ever flushing
+    beside the lease holder: the holder runs that cycle, or this process does when the lease
+    is free. Returns how many pending entries that made land; raises SyncFailed when the
+    cycle failed or none came within `timeout` seconds."""
+    upto = OutboxEntry.objects.aggregate(m=Max("id"))["m"] or 0
+    pending = OutboxEntry.objects.filter(flushed_at__isnull=True, id__lte=upto).count()
+    if pending:
+        progress(f"Escribiendo {pending} cambios pendientes en el libro…")
+    request = SyncRequest.objects.create(pull=pull, outbox_upto=upto)
+    holder = holder_id()
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            if acquire_lease(holder):
+                try:
+                    _serve_until_settled(request, holder, deadline)
+                finally:
+                    release_lease(holder)
+            request.refresh_from_db()
+            if request.served_at:
+                return pending
+            if request.error:
+                raise SyncFailed(request.error)
+            if time.monotonic() > deadline:
+                raise SyncFailed(
+                    f"Nadie sincronizó con el libro en {timeout:g} s "
+                    f"(turno: {_lease_holder() or 'libre'})."
+                )
+            time.sleep(REQUEST_POLL_SECONDS)
+    finally:
+        SyncRequest.objects.filter(pk=request.pk).delete()
+
+
+def _serve_until_settled(request: SyncRequest, holder: str, deadline: float) -> None:
+    """This process holds the lease: run cycles until the request is answered."""
+    while time.monotonic() <= deadline and acquire_lease(holder):
+        result = run_cycle(holder=holder)
+        if result.lease_lost:
+            return
+        request.refresh_from_db()
+        if request.served_at or request.error:
+            return
+
+
+def _lease_holder() -> str:
+    lease = SyncLease.objects.filter(name=LEASE_NAME, expires_at__gte=Now()).first()
+    return lease.holder if lease else ""
+
+
+def flush_until_empty(
+    progress: Callable[[str], None] = lambda _: None, timeout: float = DEFAULT_SYNC_TIMEOUT
+) -> int:
+    """Write everything pending now (commands, tests), through the lease holder. Returns
+    entries written."""
+    return sync_now(pull=False, timeout=timeout, progress=progress)
 
 
 # --- the loop: the sync worker, or a thread of the web process ------------------------------

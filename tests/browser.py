@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
+from django.test import Client
 
 from spools.bench.tablets import session_key_for
 
@@ -76,6 +79,11 @@ class Server:
         # The test process relaxes Django's async-safety check for Playwright; servers don't.
         self.env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()
+
+    def log_text(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def start(self) -> Server:
         self.proc = subprocess.Popen(
@@ -92,12 +100,13 @@ class Server:
             cwd=ROOT,
             env=self.env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            # A file, not a pipe: a server that logs a lot never blocks on a full pipe.
+            stderr=self.log,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"daphne died: {self.proc.stderr.read().decode()[-3000:]}")
+                raise RuntimeError(f"daphne died: {self.log_text()[-3000:]}")
             try:
                 if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
@@ -112,6 +121,22 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+
+
+def http_session(user) -> requests.Session:
+    """A tablet's logged-in session for plain HTTP requests: the session Django's test
+    client logs in, and a CSRF cookie with its header, as the tablet's htmx posts send."""
+    client = Client()
+    client.force_login(user)
+    token = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header match
+    http = requests.Session()
+    http.cookies.set(
+        settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
+    )
+    http.cookies.set(settings.CSRF_COOKIE_NAME, token)
+    http.headers["X-CSRFToken"] = token
+    http.headers["HX-Request"] = "true"
+    return http
 
 
 def session_cookie(user, url: str) -> list[dict]:

@@ -3,39 +3,37 @@
 import signal
 import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from spools.sync import acquire_lease, holder_id, release_lease, run_cycle, sync_loop
+from spools.sync import DEFAULT_SYNC_TIMEOUT, SyncFailed, sync_loop, sync_now
 
 
 class Command(BaseCommand):
     help = (
         "Write pending changes to the workbook and pull it into the mirror, in a loop "
-        "(one process per deployment; a database lease keeps others idle), or once with --once."
+        "(one process per deployment; a database lease keeps others idle), or once with "
+        "--once: when it exits 0, a flush of everything pending and a pull that began after "
+        "it started have finished (run by whichever process holds the sync lease)."
     )
 
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="one flush + pull, then exit")
+        parser.add_argument(
+            "--timeout",
+            type=float,
+            default=DEFAULT_SYNC_TIMEOUT,
+            help="with --once: seconds to wait for the flush and pull (default %(default)s)",
+        )
 
-    def handle(self, *args, once: bool, **options):
+    def handle(self, *args, once: bool, timeout: float, **options):
         if once:
-            holder = holder_id()
-            if not acquire_lease(holder):
-                self.stdout.write("Otro proceso está sincronizando; nada que hacer.")
-                return
             try:
-                result = run_cycle(pull_now=True, holder=holder)
-            finally:
-                release_lease(holder)
-            if result.error:
-                self.stderr.write(self.style.ERROR(result.error))
-                raise SystemExit(1)
-            pulled = result.pulled
+                written = sync_now(pull=True, timeout=timeout, progress=self.stdout.write)
+            except SyncFailed as exc:
+                raise CommandError(str(exc)) from exc
             self.stdout.write(
                 self.style.SUCCESS(
-                    f"Escritos {result.entries_flushed} cambios "
-                    f"({result.cells_written} celdas, {result.metadata_written} filas de Metadata); "
-                    f"leídos {pulled.spools_seen if pulled else 0} spools."
+                    f"Escritos {written} cambios pendientes; libro leído en el espejo."
                 )
             )
             return
