@@ -23,10 +23,10 @@ from django.utils import timezone
 from occupation.models import ActionRequest
 from spools.lifecycle import Accion, Operacion
 from spools.models import TRANSITION_FIELDS, Event, Spool, SyncState, Worker
-from spools.outbox import record_change
 from spools.rules import ActionError, check_transition
 from spools.signals import spools_changed
-from spools.sync import kick
+from spools.workbook.outbox import record_change
+from spools.workbook.sync import kick
 
 MAX_SPOOLS = 50
 

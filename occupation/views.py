@@ -1,19 +1,228 @@
+"""The tablet: the worker flow's steps (operación → trabajador → acción → spools →
+confirmación → resultado) and `POST /acciones/`.
+
+Every step has its own GET URL (deep links and refresh work); choices with a single option
+are skipped by linking past them, never by redirecting (no loops, and the browser's back
+button keeps working).
+"""
+
+from __future__ import annotations
+
+import uuid
+
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
+from occupation import selectors
 from occupation.forms import ActionForm, is_utf8_form
-from occupation.services import perform_action
+from occupation.models import ActionRequest
+from occupation.services import MAX_SPOOLS, ActionOutcome, perform_action
+from spools.lifecycle import Accion, Operacion
+from spools.models import Worker
 from spools.rules import ActionError
 
+ACCION_HELP = {
+    Accion.TOMAR: "Empezar a trabajar en un spool",
+    Accion.PAUSAR: "Dejar un spool para seguir después",
+    Accion.COMPLETAR: "Terminar el trabajo",
+    Accion.CANCELAR: "Deshacer un TOMAR hecho por error",
+}
+REPARACION_HELP = {Accion.COMPLETAR: "Reparado: vuelve a metrología"}
 RESULT_COUNTDOWN = 8  # seconds before the tablet goes back to the start by itself
+can_act = permission_required("spools.perform_actions", raise_exception=True)
+
+
+def _operacion(op: str) -> Operacion:
+    try:
+        return Operacion(op.upper())
+    except ValueError:
+        raise Http404(f"Operación desconocida: {op}.") from None
+
+
+def _accion(operacion: Operacion, accion: str) -> Accion:
+    try:
+        value = Accion(accion.upper())
+    except ValueError:
+        raise Http404(f"Acción desconocida: {accion}.") from None
+    if operacion == Operacion.METROLOGIA and value != Accion.COMPLETAR:
+        raise Http404("METROLOGÍA es una inspección: no tiene esa acción.")
+    return value
+
+
+def _worker(operacion: Operacion, worker_id: int) -> Worker:
+    worker = get_object_or_404(selectors.workers_for(operacion), pk=worker_id)
+    return worker
+
+
+def spools_url(operacion: str, worker_id: int, accion: str) -> str:
+    return reverse("tablet-spools", args=[operacion, worker_id, accion])
+
+
+def after_worker_url(operacion: Operacion, worker_id: int, occupied: dict[int, int]) -> str:
+    """Where choosing this worker leads, skipping a step with a single option."""
+    if operacion == Operacion.METROLOGIA:
+        return spools_url(operacion, worker_id, Accion.COMPLETAR)  # an instant inspection
+    if not occupied.get(worker_id):
+        return spools_url(operacion, worker_id, Accion.TOMAR)  # holding nothing: only TOMAR
+    return reverse("tablet-accion", args=[operacion, worker_id])
+
+
+@can_act
+def operation_step(request: HttpRequest) -> HttpResponse:
+    operaciones = []
+    for operacion in Operacion:
+        url = reverse("tablet-trabajador", args=[operacion])
+        only = list(selectors.workers_for(operacion).values_list("id", flat=True)[:2])
+        if len(only) == 1:  # a single worker may do it (a lone metrólogo): skip the choice
+            url = after_worker_url(operacion, only[0], selectors.occupied_counts(operacion))
+        operaciones.append({"operacion": operacion, "url": url})
+    return render(request, "occupation/step_operacion.html", {"operaciones": operaciones})
+
+
+@can_act
+def worker_step(request: HttpRequest, op: str) -> HttpResponse:
+    operacion = _operacion(op)
+    occupied = selectors.occupied_counts(operacion)
+    workers = [
+        {
+            "worker": worker,
+            "url": after_worker_url(operacion, worker.id, occupied),
+            "occupied": occupied.get(worker.id, 0),
+        }
+        for worker in selectors.workers_for(operacion)
+    ]
+    return render(
+        request,
+        "occupation/step_trabajador.html",
+        {"operacion": operacion, "workers": workers},
+    )
+
+
+@can_act
+def action_step(request: HttpRequest, op: str, worker_id: int) -> HttpResponse:
+    operacion = _operacion(op)
+    if operacion == Operacion.METROLOGIA:
+        raise Http404("METROLOGÍA no tiene paso de acción.")
+    worker = _worker(operacion, worker_id)
+    held = selectors.occupied_counts(operacion).get(worker.id, 0)
+    acciones = []
+    for accion in selectors.ACCIONES:
+        help_text = (
+            REPARACION_HELP.get(accion) if operacion == Operacion.REPARACION else None
+        ) or ACCION_HELP[accion]
+        acciones.append(
+            {
+                "accion": accion,
+                "url": spools_url(operacion, worker.id, accion),
+                "help": help_text,
+                "count": None if accion == Accion.TOMAR else held,
+            }
+        )
+    return render(
+        request,
+        "occupation/step_accion.html",
+        {"operacion": operacion, "worker": worker, "acciones": acciones},
+    )
+
+
+def _list_context(request: HttpRequest, op: str, worker_id: int, accion: str) -> dict:
+    operacion = _operacion(op)
+    accion_value = _accion(operacion, accion)
+    worker = _worker(operacion, worker_id)
+    query = request.GET.get("q", "")[:100]
+    return {
+        "operacion": operacion,
+        "accion": accion_value,
+        "worker": worker,
+        "lista": selectors.spool_list(operacion, accion_value, worker, query),
+        "max_spools": MAX_SPOOLS,
+        "single": operacion == Operacion.METROLOGIA,
+        "list_url": reverse("tablet-lista", args=[operacion, worker.id, accion_value]),
+        "scan_url": reverse("tablet-escaneo", args=[operacion, worker.id, accion_value]),
+        "confirm_url": reverse("tablet-confirmar", args=[operacion, worker.id, accion_value]),
+        "ws_url": f"/ws/lista/{operacion}/{worker.id}/{accion_value}/",
+    }
+
+
+@can_act
+def spools_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResponse:
+    return render(
+        request, "occupation/step_spools.html", _list_context(request, op, worker_id, accion)
+    )
+
+
+@can_act
+def spool_list_fragment(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResponse:
+    """The list alone: for the search as you type and the re-sync after a reconnect."""
+    return render(
+        request, "occupation/_spool_list.html", _list_context(request, op, worker_id, accion)
+    )
+
+
+@can_act
+def scan(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResponse:
+    """A scanned TAG that is not in the list on screen: say why."""
+    operacion = _operacion(op)
+    accion_value = _accion(operacion, accion)
+    worker = _worker(operacion, worker_id)
+    code = request.GET.get("tag", "").strip()[:100]
+    tag, reason = selectors.scanned(operacion, accion_value, worker, code) if code else ("", "")
+    selectable = bool(tag) and not reason
+    return render(
+        request,
+        "occupation/_scan_result.html",
+        {"tag": tag, "reason": reason, "selectable": selectable},
+    )
+
+
+@can_act
+def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResponse:
+    operacion = _operacion(op)
+    accion_value = _accion(operacion, accion)
+    worker = _worker(operacion, worker_id)
+    tags = list(dict.fromkeys(t.strip() for t in request.GET.getlist("tags") if t.strip()))
+    if operacion == Operacion.METROLOGIA:
+        tags = tags[:1]  # an inspection is of one spool
+    eligible = {
+        s.tag: s
+        for s in selectors.eligible(operacion, accion_value, worker, tags=tags[:MAX_SPOOLS])
+    }
+    return render(
+        request,
+        "occupation/step_confirmar.html",
+        {
+            "operacion": operacion,
+            "accion": accion_value,
+            "worker": worker,
+            "tags": tags[:MAX_SPOOLS],
+            "too_many": len(tags) > MAX_SPOOLS,
+            "spools": [eligible[t] for t in tags if t in eligible],
+            "gone": [t for t in tags[:MAX_SPOOLS] if t not in eligible],
+            "request_id": uuid.uuid4(),
+            "back_url": spools_url(operacion, worker.id, accion_value),
+            "max_spools": MAX_SPOOLS,
+        },
+    )
+
+
+@can_act
+def result_step(request: HttpRequest, request_id: uuid.UUID) -> HttpResponse:
+    """The outcome of a submitted action, again (refresh-safe)."""
+    # A tablet sees its own results, not another station's.
+    stored = get_object_or_404(ActionRequest, pk=request_id, account=request.user.get_username())
+    return render(
+        request,
+        "occupation/step_resultado.html",
+        {"outcome": ActionOutcome.from_request(stored), "countdown": RESULT_COUNTDOWN},
+    )
 
 
 @require_POST
-@permission_required("spools.perform_actions", raise_exception=True)
+@can_act
 def acciones(request: HttpRequest) -> HttpResponse:
     """POST /acciones/: perform an action; the status code tells the outcome."""
     form = ActionForm(request.POST)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import connection
 
 from spools.models import SyncState
-from spools.sheets import backend_name
+from spools.workbook.gateway import backend_name
 
 
 def _iso(dt) -> str | None:
@@ -35,7 +35,7 @@ def check_channel_layer() -> str:
 
 
 def pending_outbox() -> int:
-    from spools.outbox import pending_count
+    from spools.workbook.outbox import pending_count
 
     return pending_count()
 

@@ -24,8 +24,8 @@ from spools.lifecycle import (
     derive_states,
     render_estado_detalle,
 )
-from spools.rows import app_cells, parse_cells
-from spools.values import short_name
+from spools.workbook.rows import app_cells, parse_cells
+from spools.workbook.values import short_name
 
 W, M, R = WorkState, MetrologiaState, ReparacionState
 # The fields a transition (action or override) may change: saved together with one

@@ -18,11 +18,11 @@ from django.utils import timezone
 
 from spools.lifecycle import Operacion, ReparacionState
 from spools.models import TRANSITION_FIELDS, Spool, SyncState, Worker
-from spools.outbox import record_change
 from spools.rules import ActionError, check_transition
 from spools.signals import spools_changed
-from spools.sync import kick
-from spools.workbook import Col
+from spools.workbook.columns import Col
+from spools.workbook.outbox import record_change
+from spools.workbook.sync import kick
 
 OVERRIDE_PERMISSION = "spools.override_spool"
 DESBLOQUEAR = "DESBLOQUEAR"

@@ -4,8 +4,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from spools.health import health
-from spools.history import spool_page
 from spools.models import Spool
+from spools.selectors import spool_page
 
 
 @login_not_required

@@ -23,8 +23,6 @@ import requests
 from django.conf import settings
 from django.test import Client
 
-from spools.bench.tablets import session_key_for
-
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "screens"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -123,16 +121,19 @@ class Server:
                 self.proc.kill()
 
 
-def http_session(user) -> requests.Session:
-    """A tablet's logged-in session for plain HTTP requests: the session Django's test
-    client logs in, and a CSRF cookie with its header, as the tablet's htmx posts send."""
+def session_key_for(user) -> str:
+    """A logged-in session of `user`, made by Django's test client (no login form)."""
     client = Client()
     client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def http_session(user) -> requests.Session:
+    """A tablet's logged-in session for plain HTTP requests: a session Django's test
+    client logs in, and a CSRF cookie with its header, as the tablet's htmx posts send."""
     token = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header match
     http = requests.Session()
-    http.cookies.set(
-        settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value
-    )
+    http.cookies.set(settings.SESSION_COOKIE_NAME, session_key_for(user))
     http.cookies.set(settings.CSRF_COOKIE_NAME, token)
     http.headers["X-CSRFToken"] = token
     http.headers["HX-Request"] = "true"

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 import gspread
 from django.conf import settings
 
-from spools.local_sheet import LocalSheetStore
 from spools.sheets import open_workbook
-from spools.workbook import (
+from spools.workbook.columns import (
     METADATA,
     METADATA_COLUMNS,
     OPERACIONES,
@@ -29,6 +28,7 @@ from spools.workbook import (
     TRABAJADORES_COLUMNS,
     V21_COLUMNS,
 )
+from spools.workbook.local_sheet import LocalSheetStore
 
 DEFAULT_EXTRA_COLUMNS = ("Cliente", "Diametro", "Observaciones")
 

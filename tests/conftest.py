@@ -9,7 +9,7 @@ from django.conf import settings
 @pytest.fixture
 def sheet_store():
     """The local backend behind open_workbook(), empty, with no faults and zero counters."""
-    from spools.local_sheet import LocalSheetStore
+    from spools.workbook.local_sheet import LocalSheetStore
 
     store = LocalSheetStore(settings.ZEUES_LOCAL_SHEET)
     store.reset()

@@ -14,9 +14,9 @@ from django.db import connection
 
 from occupation.services import ActionCommand, perform_action
 from spools.models import Event, OutboxEntry, Spool
-from spools.pull import pull
 from spools.sheets import open_workbook
-from spools.workbook import APP_OWNED_COLUMNS, METADATA, OPERACIONES
+from spools.workbook.columns import APP_OWNED_COLUMNS, METADATA, OPERACIONES
+from spools.workbook.pull import pull
 from tests.builders import build_workbook, spool, worker
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,10 +13,10 @@ from django.contrib.auth.models import Group, User
 from django.test import Client
 from openpyxl import load_workbook
 
-from spools.pull import pull
 from spools.sheets import open_workbook
-from spools.sync import flush_until_empty
-from spools.xlsx import export_workbook
+from spools.workbook.pull import pull
+from spools.workbook.sync import flush_until_empty
+from spools.workbook.xlsx import export_workbook
 from tests.builders import build_workbook, spool, worker
 
 MAT = "02-05-2026"

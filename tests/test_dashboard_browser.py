@@ -8,8 +8,15 @@ import os
 import pytest
 
 from occupation.services import ActionCommand, perform_action
-from spools.bench.tablets import logged_in_session
-from tests.browser import CHROMIUM, CHROMIUM_ARGS, Screens, Server, needs_chromium, session_cookie
+from tests.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Screens,
+    Server,
+    http_session,
+    needs_chromium,
+    session_cookie,
+)
 from tests.plant import ARM_PAUSED, ARM_PENDING, build_plant, station_user
 from tests.test_dashboard import tv_user
 
@@ -82,7 +89,7 @@ def test_an_action_on_one_server_reaches_a_dashboard_on_another_through_redis(
         screen.goto(two.url + "/dashboard/")
         screen.wait_for_selector("#conn.conn-ok")
 
-        answer = logged_in_session(station).post(
+        answer = http_session(station).post(
             one.url + "/acciones/",
             data={"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": [ARM_PENDING]},
             timeout=10,
@@ -152,7 +159,7 @@ def test_when_redis_stops_actions_still_work_and_dashboards_catch_up_when_it_is_
 
         redis.terminate()
         redis.wait(5)
-        answer = logged_in_session(station).post(
+        answer = http_session(station).post(
             server.url + "/acciones/",
             data={"operacion": "ARM", "accion": "TOMAR", "worker": 100, "tags": [ARM_PENDING]},
             timeout=10,

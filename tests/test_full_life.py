@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from occupation.services import ActionCommand, perform_action
 from spools.models import Spool
-from spools.pull import pull
 from spools.sheets import open_workbook
+from spools.workbook.pull import pull
 from tests.builders import build_workbook, spool, worker
 from tests.plant import metadata_rows, sheet_row
 

@@ -1,6 +1,6 @@
 """The Sheets gateway, through the real gspread client on the local backend.
 
-Everything here goes through `spools.sheets.open_workbook()` (gspread's Spreadsheet) or the
+Everything here goes through `spools.workbook.gateway.open_workbook()` (gspread's Spreadsheet) or the
 gateway's own read/write functions, exactly as the app and a person editing the sheet do.
 """
 
@@ -16,11 +16,10 @@ import pytest
 from django.conf import settings as django_settings
 from gspread.exceptions import APIError
 
-from spools import sheets
-from spools.local_sheet import local_session
 from spools.models import Spool, SyncState
-from spools.pull import pull
-from spools.sheets import (
+from spools.workbook import gateway as sheets
+from spools.workbook.columns import OPERACIONES, HeaderMap, column_letter
+from spools.workbook.gateway import (
     RetryingHTTPClient,
     SheetUnavailableError,
     open_workbook,
@@ -28,7 +27,8 @@ from spools.sheets import (
     sheet_range,
     write_cells,
 )
-from spools.workbook import OPERACIONES, HeaderMap, column_letter
+from spools.workbook.local_sheet import local_session
+from spools.workbook.pull import pull
 from tests.builders import build_workbook, spool, worker
 
 SANTIAGO = ZoneInfo("America/Santiago")

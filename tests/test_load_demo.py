@@ -16,7 +16,6 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 
-from spools import demo
 from spools.lifecycle import (
     MetrologiaState,
     Operacion,
@@ -24,12 +23,9 @@ from spools.lifecycle import (
     WorkState,
     render_estado_detalle,
 )
-from spools.local_sheet import LocalSheetStore
 from spools.models import Event, OutboxEntry, Spool, SyncState, Worker
-from spools.pull import pull
-from spools.sheets import open_workbook, read_ranges, sheet_range
-from spools.values import parse_datetime, parse_worker_cell, plant_tz
-from spools.workbook import (
+from spools.workbook import demo
+from spools.workbook.columns import (
     METADATA,
     METADATA_COLUMNS,
     OPERACIONES,
@@ -37,6 +33,10 @@ from spools.workbook import (
     ROLES,
     TRABAJADORES,
 )
+from spools.workbook.gateway import open_workbook, read_ranges, sheet_range
+from spools.workbook.local_sheet import LocalSheetStore
+from spools.workbook.pull import pull
+from spools.workbook.values import parse_datetime, parse_worker_cell, plant_tz
 from tests.builders import build_workbook, spool, worker
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ MP, MA, MR = MetrologiaState.PENDIENTE, MetrologiaState.APROBADO, MetrologiaStat
 R = ReparacionState
 
 # Every stage the demo promises, as (arm, sold, metrologia, reparacion), and ciclo where it
-# matters. Written out here rather than taken from spools.demo, so the demo is checked
+# matters. Written out here rather than taken from spools.workbook.demo, so the demo is checked
 # against the plant's stages, not against itself.
 REQUIRED_STAGES = {
     "ARM pendiente": ((P, P, MP, R.NINGUNA), None),

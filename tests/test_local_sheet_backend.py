@@ -14,7 +14,7 @@ import pytest
 import requests
 from gspread.exceptions import APIError, SpreadsheetNotFound
 
-from spools.local_sheet import (
+from spools.workbook.local_sheet import (
     LOCAL_SPREADSHEET_ID,
     LocalSheetsAdapter,
     LocalSheetStore,
@@ -59,7 +59,7 @@ def run_in_other_process(db: Path, code: str) -> str:
     script = (
         "import sys\n"
         f"sys.path.insert(0, {str(REPO)!r})\n"
-        "from spools.local_sheet import LocalSheetStore, LOCAL_SPREADSHEET_ID, local_session\n"
+        "from spools.workbook.local_sheet import LocalSheetStore, LOCAL_SPREADSHEET_ID, local_session\n"
         f"store = LocalSheetStore({str(db)!r})\n" + code
     )
     done = subprocess.run(
@@ -805,7 +805,7 @@ def test_two_processes_appending_concurrently_lose_nothing(db, book):
     )
     script = (
         f"import sys\nsys.path.insert(0, {str(REPO)!r})\n"
-        "from spools.local_sheet import LocalSheetStore, LOCAL_SPREADSHEET_ID, local_session\n"
+        "from spools.workbook.local_sheet import LocalSheetStore, LOCAL_SPREADSHEET_ID, local_session\n"
         f"store = LocalSheetStore({str(db)!r})\n"
     )
     procs = [
@@ -865,7 +865,7 @@ def test_an_unknown_endpoint_is_googles_404(db):
 
 
 def test_a_backend_bug_answers_500_internal_and_applies_nothing(book, store, monkeypatch):
-    from spools.local_sheet import values_api
+    from spools.workbook.local_sheet import values_api
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")

@@ -13,7 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from gspread.exceptions import APIError
 
-from spools.local_sheet import LOCAL_SPREADSHEET_ID, LocalSheetStore, local_session
+from spools.workbook.local_sheet import LOCAL_SPREADSHEET_ID, LocalSheetStore, local_session
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from spools.sheets import SheetUnavailableError, open_workbook
-from spools.workbook import OPERACIONES, V21_COLUMNS, V30_NEW_COLUMNS, HeaderMap
-from spools.workbook_migration import (
+from spools.workbook.columns import OPERACIONES, V21_COLUMNS, V30_NEW_COLUMNS, HeaderMap
+from spools.workbook.gateway import SheetUnavailableError, open_workbook
+from spools.workbook.migration import (
     BACKUP_PREFIX,
     VerificationFailed,
     WorkbookIO,
@@ -225,7 +225,7 @@ def test_migrated_workbook_works_with_the_app_pull_tomar_export(sheet_store, tmp
     from openpyxl import load_workbook
 
     from spools.models import Spool, SyncState
-    from spools.pull import pull
+    from spools.workbook.pull import pull
 
     v21_workbook()
     run()
@@ -245,7 +245,7 @@ def test_migrated_workbook_works_with_the_app_pull_tomar_export(sheet_store, tmp
 
     # TOMAR lands in the new columns.
     from occupation.services import ActionCommand, perform_action
-    from spools.sync import flush_until_empty
+    from spools.workbook.sync import flush_until_empty
 
     migrated_version = Spool.objects.get(tag="MK-002").version
     outcome = perform_action(ActionCommand("ARM", "TOMAR", 93, ["MK-002"]))

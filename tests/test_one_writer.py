@@ -21,10 +21,10 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from spools.models import Event, OutboxEntry, Spool, SyncRequest
-from spools.outbox import pending_count
 from spools.sheets import open_workbook
-from spools.sync import acquire_lease, flush_until_empty, run_cycle
-from spools.workbook import APP_OWNED_COLUMNS, OPERACIONES, column_letter
+from spools.workbook.columns import APP_OWNED_COLUMNS, OPERACIONES, column_letter
+from spools.workbook.outbox import pending_count
+from spools.workbook.sync import acquire_lease, flush_until_empty, run_cycle
 from tests.browser import Server, database_url, http_session
 from tests.floor import (
     FLOOR_WORKERS,

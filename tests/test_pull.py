@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from spools.models import Event, Role, Spool, SyncState, Worker
-from spools.pull import pull
 from spools.sheets import open_workbook
-from spools.workbook import METADATA, OPERACIONES, TRABAJADORES
+from spools.workbook.columns import METADATA, OPERACIONES, TRABAJADORES
+from spools.workbook.pull import pull
 from tests.builders import build_workbook, spool, worker
 
 pytestmark = pytest.mark.django_db

@@ -21,8 +21,8 @@ from django.conf import settings
 from django.db import connection
 
 from occupation.services import ActionCommand, perform_action
-from spools.bench.tablets import logged_in_session
 from spools.models import Spool
+from tests.browser import http_session
 from tests.builders import build_workbook, spool, worker
 from tests.plant import exported, station_user
 
@@ -32,7 +32,7 @@ ARMADORES = [worker(200 + i, f"Nombre{i}", f"Apellido{i}", roles=["Armador"]) fo
 
 
 def build_race_plant() -> None:
-    from spools.pull import pull
+    from spools.workbook.pull import pull
 
     build_workbook(spools=[spool(TAG, Fecha_Materiales="02-05-2026")], workers=ARMADORES)
     pull(workers=True)
@@ -190,7 +190,7 @@ def test_two_server_processes_fifty_tomar_each_exactly_one_wins(sheet_store, tmp
     try:
         for port, proc in zip(ports, servers, strict=True):
             wait_until_up(port, proc)
-        sessions = [logged_in_session(user) for _ in range(20)]
+        sessions = [http_session(user) for _ in range(20)]
 
         def post(i: int) -> requests.Response:
             port = ports[i % 2]
@@ -219,7 +219,7 @@ def test_two_server_processes_fifty_tomar_each_exactly_one_wins(sheet_store, tmp
 
 @pytest.mark.django_db(transaction=True)
 def test_two_batches_over_the_same_spools_in_opposite_orders_both_finish(sheet_store):
-    from spools.pull import pull
+    from spools.workbook.pull import pull
 
     tags = [f"MK-2047-TW-21000-{i:03d}" for i in range(20)]
     build_workbook(

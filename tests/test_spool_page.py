@@ -16,9 +16,9 @@ from django.test import Client
 from django.utils.html import strip_tags
 
 from spools import overrides
-from spools.history import Instant, Session, build_history, format_duration, spool_history
 from spools.models import Event
-from spools.values import plant_tz
+from spools.selectors import Instant, Session, build_history, format_duration, spool_history
+from spools.workbook.values import plant_tz
 from tests.builders import build_workbook, spool
 from tests.plant import (
     ARM_DONE,
@@ -111,7 +111,7 @@ def in_order(text: str, *parts: str) -> bool:
 
 @pytest.fixture
 def plant(sheet_store):
-    from spools.pull import pull
+    from spools.workbook.pull import pull
 
     odd = spool(ODD, Fecha_Materiales="cuando llegue", Armador="Mario")
     build_workbook(spools=[*SPOOLS, odd], workers=WORKERS, metadata=IMPORTED)

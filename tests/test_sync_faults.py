@@ -23,9 +23,10 @@ from django.db import connection
 from django.utils import timezone
 
 from spools.models import SyncLease, Worker
-from spools.outbox import pending_count
 from spools.sheets import open_workbook
-from spools.sync import (
+from spools.workbook.columns import METADATA
+from spools.workbook.outbox import pending_count
+from spools.workbook.sync import (
     LEASE_NAME,
     acquire_lease,
     flush_until_empty,
@@ -33,7 +34,6 @@ from spools.sync import (
     run_cycle,
     sync_loop,
 )
-from spools.workbook import METADATA
 from tests.floor import (
     FLOOR_WORKERS,
     ROOT,
@@ -167,7 +167,7 @@ def flusher_command() -> list[str]:
     return [
         sys.executable,
         "-c",
-        "import django; django.setup(); from spools.sync import run_cycle; print(run_cycle())",
+        "import django; django.setup(); from spools.workbook.sync import run_cycle; print(run_cycle())",
     ]
 
 

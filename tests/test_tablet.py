@@ -267,7 +267,7 @@ def test_tags_the_office_types_with_spaces_or_slashes_work_end_to_end(client, sh
 
     odd = ["MK 1923/TW 7", "MK-Ñandú-1"]
     build_workbook(spools=[spool(t, Fecha_Materiales="02-05-2026") for t in odd], workers=WORKERS)
-    from spools.pull import pull
+    from spools.workbook.pull import pull
 
     pull(workers=True)
     station_user()

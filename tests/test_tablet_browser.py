@@ -223,7 +223,7 @@ def test_the_primary_button_is_visible_without_scrolling_with_30_spools(
 ):
     many = [spool(f"MK-3000-TW-30000-{i:03d}", Fecha_Materiales="02-05-2026") for i in range(30)]
     build_workbook(spools=SPOOLS + many, workers=WORKERS)
-    from spools.pull import pull
+    from spools.workbook.pull import pull
 
     pull(workers=True)
     user = station_user()

@@ -4,7 +4,7 @@ from datetime import date, datetime
 
 import pytest
 
-from spools.values import (
+from spools.workbook.values import (
     CellValueError,
     format_date,
     format_datetime,

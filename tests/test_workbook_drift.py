@@ -15,11 +15,11 @@ from gspread.utils import ValueRenderOption
 
 from occupation.services import ActionCommand, perform_action
 from spools.models import Event, OutboxEntry, Spool, SyncState
-from spools.outbox import pending_count
-from spools.pull import pull
 from spools.sheets import open_workbook
-from spools.sync import flush_until_empty, run_cycle
-from spools.workbook import APP_OWNED_COLUMNS, METADATA, OPERACIONES, column_letter
+from spools.workbook.columns import APP_OWNED_COLUMNS, METADATA, OPERACIONES, column_letter
+from spools.workbook.outbox import pending_count
+from spools.workbook.pull import pull
+from spools.workbook.sync import flush_until_empty, run_cycle
 from tests.builders import build_workbook, spool, worker
 from tests.plant import (
     APPROVED,

@@ -12,9 +12,9 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import TYPE_STRING
 
 from spools.models import Event, Spool, Worker
-from spools.pull import pull
-from spools.sheets import open_workbook, read_ranges
-from spools.workbook import METADATA_COLUMNS, ROLES_COLUMNS, TRABAJADORES_COLUMNS
+from spools.workbook.columns import METADATA_COLUMNS, ROLES_COLUMNS, TRABAJADORES_COLUMNS
+from spools.workbook.gateway import open_workbook, read_ranges
+from spools.workbook.pull import pull
 from tests.builders import build_workbook, spool, worker
 
 pytestmark = pytest.mark.django_db

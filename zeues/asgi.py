@@ -32,6 +32,6 @@ if settings.ZEUES_SYNC_IN_WEB:
     # The embedded default: this process flushes right after each action (the action
     # kicks the loop) and pulls on a timer. With a `sync_sheets` worker too, the database
     # lease makes exactly one of them do the work.
-    from spools.sync import start_background_sync
+    from spools.workbook.sync import start_background_sync
 
     start_background_sync()

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "spools",
     "occupation",
     "dashboard",
+    "bench",  # tooling: `manage.py bench`; nothing imports it
 ]
 
 MIDDLEWARE = [

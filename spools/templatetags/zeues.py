@@ -21,7 +21,7 @@ def since(value) -> str:
     """Elapsed time like `2h 15m`, `45m` or `3d 4h` from a past datetime to now."""
     from django.utils import timezone
 
-    from spools.history import format_duration
+    from spools.selectors import format_duration
 
     return format_duration(timezone.now() - value) if value else ""
 

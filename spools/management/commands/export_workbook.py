@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from spools.sync import DEFAULT_SYNC_TIMEOUT, SyncFailed, flush_until_empty
-from spools.xlsx import export_workbook
+from spools.workbook.sync import DEFAULT_SYNC_TIMEOUT, SyncFailed, flush_until_empty
+from spools.workbook.xlsx import export_workbook
 
 
 class Command(BaseCommand):

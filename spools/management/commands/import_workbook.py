@@ -3,10 +3,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from spools.models import OutboxEntry, Spool
-from spools.pull import pull
-from spools.sheets import backend_name
-from spools.sync import forget_workbook_positions
-from spools.xlsx import import_workbook
+from spools.workbook.gateway import backend_name
+from spools.workbook.pull import pull
+from spools.workbook.sync import forget_workbook_positions
+from spools.workbook.xlsx import import_workbook
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """load_demo: a realistic demo workbook (≈300 spools over every stage), the mirror, the logins.
 
-The generator lives in `spools.demo`; this command only checks what may be replaced, runs
+The generator lives in `spools.workbook.demo`; this command only checks what may be replaced, runs
 the steps with a line of progress each, and prints the demo accounts.
 """
 
@@ -13,11 +13,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from spools import demo
 from spools.models import Event, OutboxEntry, Spool
-from spools.pull import pull
-from spools.sheets import backend_name, open_workbook
-from spools.sync import forget_workbook_positions
+from spools.workbook import demo
+from spools.workbook.gateway import backend_name, open_workbook
+from spools.workbook.pull import pull
+from spools.workbook.sync import forget_workbook_positions
 
 
 class Command(BaseCommand):

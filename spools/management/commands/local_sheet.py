@@ -8,7 +8,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from spools.local_sheet import LocalSheetStore
+from spools.workbook.local_sheet import LocalSheetStore
 
 
 def _rate(text: str) -> float:

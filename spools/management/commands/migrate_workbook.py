@@ -3,7 +3,7 @@
 Backup → widen the Operaciones grid → append Ocupado_Por, Fecha_Ocupacion, version and
 Estado_Detalle → fill version and Estado_Detalle of every spool row → verify. Re-running
 finishes an interrupted run and otherwise writes nothing. `--rollback` restores the latest
-backup exactly. See spools/workbook_migration.py for the steps.
+backup exactly. See spools/workbook/migration.py for the steps.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
 
-from spools import sheets
-from spools.workbook_migration import (
+from spools.workbook import gateway as sheets
+from spools.workbook.migration import (
     BACKUP_PREFIX,
     ApiCalls,
     MigrationError,
@@ -21,7 +21,7 @@ from spools.workbook_migration import (
     calls_summary,
     migrate,
 )
-from spools.workbook_migration import rollback as rollback_workbook
+from spools.workbook.migration import rollback as rollback_workbook
 
 
 class Command(BaseCommand):

@@ -5,7 +5,7 @@ import threading
 
 from django.core.management.base import BaseCommand, CommandError
 
-from spools.sync import DEFAULT_SYNC_TIMEOUT, SyncFailed, sync_loop, sync_now
+from spools.workbook.sync import DEFAULT_SYNC_TIMEOUT, SyncFailed, sync_loop, sync_now
 
 
 class Command(BaseCommand):

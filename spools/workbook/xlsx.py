@@ -16,9 +16,9 @@ from pathlib import Path
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import TYPE_FORMULA, TYPE_STRING
 
-from spools.sheets import open_workbook
-from spools.values import SERIAL_EPOCH, format_date, format_datetime
-from spools.workbook import column_letter, quote_sheet
+from spools.workbook.columns import column_letter, quote_sheet
+from spools.workbook.gateway import open_workbook
+from spools.workbook.values import SERIAL_EPOCH, format_date, format_datetime
 
 _DATE_TEXT = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?$")
 _TIME_TEXT = re.compile(r"^\d{1,2}:\d{2}(:\d{2})?$")

@@ -16,13 +16,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from spools import demo
 from spools.lifecycle import MetrologiaState, ReparacionState, WorkState, render_estado_detalle
 from spools.models import ROL_ARMADOR, ROL_SOLDADOR, Event, OutboxEntry, Spool
-from spools.pull import pull
-from spools.sheets import open_workbook
-from spools.values import format_date
-from spools.workbook import APP_OWNED_COLUMNS, METADATA_COLUMNS, Col
+from spools.workbook import demo
+from spools.workbook.columns import APP_OWNED_COLUMNS, METADATA_COLUMNS, Col
+from spools.workbook.gateway import open_workbook
+from spools.workbook.pull import pull
+from spools.workbook.values import format_date
 
 FIRST_WORKER_ID = 500
 NOMBRES = ("Ana", "Bruno", "Carla", "Daniel", "Elena", "Fabián", "Gloria", "Hugo", "Inés", "José")

@@ -24,20 +24,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from spools import sheets
 from spools.lifecycle import Operacion
 from spools.models import TRANSITION_FIELDS, Event, Role, Spool, SyncState, Worker
-from spools.outbox import app_written_versions, pending_tags, record_change, rewrite_cells
-from spools.rows import parse_spool_row
-from spools.values import (
-    CellValueError,
-    cell_text,
-    is_blank,
-    parse_bool,
-    parse_date,
-    parse_datetime,
-)
-from spools.workbook import (
+from spools.workbook import gateway as sheets
+from spools.workbook.columns import (
     METADATA,
     OPERACIONES,
     OPERACIONES_COLUMNS,
@@ -46,6 +36,16 @@ from spools.workbook import (
     Col,
     HeaderMap,
     MissingColumnError,
+)
+from spools.workbook.outbox import app_written_versions, pending_tags, record_change, rewrite_cells
+from spools.workbook.rows import parse_spool_row
+from spools.workbook.values import (
+    CellValueError,
+    cell_text,
+    is_blank,
+    parse_bool,
+    parse_date,
+    parse_datetime,
 )
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from spools.lifecycle import derive_states
-from spools.values import (
+from spools.workbook.columns import OPERACIONES, Col, HeaderMap
+from spools.workbook.values import (
     CellValueError,
     cell_text,
     format_date,
@@ -19,7 +20,6 @@ from spools.values import (
     parse_datetime,
     parse_worker_cell,
 )
-from spools.workbook import OPERACIONES, Col, HeaderMap
 
 
 def parse_spool_row(header: HeaderMap, row: list, tag: str) -> dict:

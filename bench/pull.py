@@ -15,12 +15,12 @@ from io import StringIO
 from django.conf import settings
 from django.core.management import call_command
 
-from spools import sheets
-from spools.bench.figures import Goal, Report, ms, percentile
-from spools.local_sheet import LocalSheetStore
+from bench.figures import Goal, Report, ms, percentile
 from spools.models import Spool
-from spools.pull import PullResult, pull
-from spools.workbook import OPERACIONES, Col, HeaderMap, column_letter
+from spools.workbook import gateway as sheets
+from spools.workbook.columns import OPERACIONES, Col, HeaderMap, column_letter
+from spools.workbook.local_sheet import LocalSheetStore
+from spools.workbook.pull import PullResult, pull
 
 CHANGED_ROWS = 100
 ONE_READ = Goal("= 1 read", lambda v: v == 1)

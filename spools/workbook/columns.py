@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from spools.values import normalize_header
+from spools.workbook.values import normalize_header
 
 OPERACIONES = "Operaciones"
 TRABAJADORES = "Trabajadores"

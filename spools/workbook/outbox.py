@@ -2,7 +2,7 @@
 
 `record_change` is the one way a change reaches the workbook: it adds the Event (the
 Metadata row) and an OutboxEntry (the row's changed cells plus that Metadata row) in the
-caller's transaction. The flusher (spools.sync) writes entries in order, exactly once.
+caller's transaction. The flusher (spools.workbook.sync) writes entries in order, exactly once.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from typing import Any
 from django.utils import timezone
 
 from spools.models import Event, OutboxEntry, Spool
-from spools.values import format_date, format_datetime
-from spools.workbook import Col
+from spools.workbook.columns import Col
+from spools.workbook.values import format_date, format_datetime
 
 
 def pending_count() -> int:

@@ -23,14 +23,14 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.utils import timezone
 
-from spools.bench import dashboard as dashboard_bench
-from spools.bench import floor_run
-from spools.bench import lists as lists_bench
-from spools.bench import pull as pull_bench
-from spools.bench.figures import Report
-from spools.bench.web import WebServerError
-from spools.local_sheet import LocalSheetStore
-from spools.sheets import backend_name
+from bench import dashboard as dashboard_bench
+from bench import floor_run
+from bench import lists as lists_bench
+from bench import pull as pull_bench
+from bench.figures import Report
+from bench.web import WebServerError
+from spools.workbook.gateway import backend_name
+from spools.workbook.local_sheet import LocalSheetStore
 
 SECTIONS = ("pull", "lists", "dashboard", "actions", "burst")
 FULL = {

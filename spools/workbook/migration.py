@@ -37,10 +37,7 @@ from typing import TYPE_CHECKING
 from django.utils import timezone
 
 from spools.lifecycle import render_estado_detalle
-from spools.pull import parse_spool_row
-from spools.sheets import sheet_range
-from spools.values import cell_text, is_blank, normalize_header
-from spools.workbook import (
+from spools.workbook.columns import (
     OPERACIONES,
     V21_COLUMNS,
     V30_NEW_COLUMNS,
@@ -49,6 +46,9 @@ from spools.workbook import (
     a1,
     column_letter,
 )
+from spools.workbook.gateway import sheet_range
+from spools.workbook.pull import parse_spool_row
+from spools.workbook.values import cell_text, is_blank, normalize_header
 
 if TYPE_CHECKING:
     import gspread

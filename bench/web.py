@@ -134,6 +134,6 @@ class WebServer:
         """The sync loop is a daemon thread: a stopped daphne leaves its lease behind, and
         the next web process of the bench would wait up to a minute before it flushes."""
         from spools.models import SyncLease
-        from spools.sync import LEASE_NAME
+        from spools.workbook.sync import LEASE_NAME
 
         SyncLease.objects.filter(name=LEASE_NAME, holder__contains=f":{self.proc.pid}:").delete()

@@ -23,7 +23,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from spools import sheets
 from spools.lifecycle import (
     MAX_CICLOS,
     DerivedState,
@@ -35,8 +34,8 @@ from spools.lifecycle import (
     render_estado_detalle,
 )
 from spools.models import ROL_ARMADOR, ROL_AYUDANTE, ROL_METROLOGIA, ROL_SOLDADOR
-from spools.values import cell_text, format_date, format_datetime, plant_tz, short_name
-from spools.workbook import (
+from spools.workbook import gateway as sheets
+from spools.workbook.columns import (
     METADATA,
     METADATA_COLUMNS,
     OPERACIONES,
@@ -47,6 +46,7 @@ from spools.workbook import (
     Col,
     HeaderMap,
 )
+from spools.workbook.values import cell_text, format_date, format_datetime, plant_tz, short_name
 
 DEFAULT_SPOOLS = 300
 DEFAULT_SEED = 1923

@@ -27,14 +27,14 @@ import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
+from bench import floor as floor_plan
+from bench.figures import Goal, Report, Summary, ms, number
+from bench.floor_run import BenchError
+from bench.tablets import REQUEST_TIMEOUT, logged_in_session
+from bench.web import WebServer
 from dashboard.live import render_live_fragments
-from spools.bench import floor as floor_plan
-from spools.bench.figures import Goal, Report, Summary, ms, number
-from spools.bench.floor_run import BenchError
-from spools.bench.tablets import REQUEST_TIMEOUT, logged_in_session
-from spools.bench.web import WebServer
 from spools.lifecycle import Accion, Operacion
-from spools.local_sheet import LocalSheetStore
+from spools.workbook.local_sheet import LocalSheetStore
 
 PUSH_P95 = Goal("p95 < 100 ms", lambda v: v < 100)
 MEMORY = Goal("< 200 MB", lambda v: v < 200)

@@ -41,12 +41,10 @@ from django.db.models.functions import Now
 from django.utils import timezone
 from gspread.exceptions import APIError
 
-from spools import sheets
 from spools.models import OutboxEntry, SyncLease, SyncRequest, SyncState
-from spools.pull import PullResult, apply_operaciones, pull_workers, workers_due
 from spools.signals import spools_changed
-from spools.values import cell_text
-from spools.workbook import (
+from spools.workbook import gateway as sheets
+from spools.workbook.columns import (
     METADATA,
     METADATA_COLUMNS,
     OPERACIONES,
@@ -57,6 +55,8 @@ from spools.workbook import (
     column_letter,
     quote_sheet,
 )
+from spools.workbook.pull import PullResult, apply_operaciones, pull_workers, workers_due
+from spools.workbook.values import cell_text
 
 log = logging.getLogger(__name__)
 

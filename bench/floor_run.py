@@ -17,12 +17,12 @@ from pathlib import Path
 from django.conf import settings
 from django.db.models import Max
 
-from spools.bench import floor as floor_plan
-from spools.bench.figures import Goal, Report, ms, number
-from spools.bench.tablets import LoadRun, Sample, Tablet, run_burst, run_load
-from spools.bench.web import WebServer
-from spools.local_sheet import LocalSheetStore
+from bench import floor as floor_plan
+from bench.figures import Goal, Report, ms, number
+from bench.tablets import LoadRun, Sample, Tablet, run_burst, run_load
+from bench.web import WebServer
 from spools.models import OutboxEntry
+from spools.workbook.local_sheet import LocalSheetStore
 
 ACTION_P95 = Goal("p95 < 100 ms", lambda v: v < 100)
 BURST_MAX = Goal("every one < 1 s", lambda v: v < 1000)

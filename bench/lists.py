@@ -24,15 +24,15 @@ import requests
 from django.conf import settings
 from django.core.management import call_command
 
+from bench import floor as floor_plan
+from bench.figures import Goal, Report
+from bench.floor_run import BenchError, wait_for_outbox
+from bench.tablets import REQUEST_TIMEOUT, logged_in_session
+from bench.web import WebServer
 from occupation import selectors
-from spools.bench import floor as floor_plan
-from spools.bench.figures import Goal, Report
-from spools.bench.floor_run import BenchError, wait_for_outbox
-from spools.bench.tablets import REQUEST_TIMEOUT, logged_in_session
-from spools.bench.web import WebServer
 from spools.lifecycle import Accion, Operacion
-from spools.local_sheet import LocalSheetStore
 from spools.models import Spool
+from spools.workbook.local_sheet import LocalSheetStore
 
 SMALL = 300  # the size of the small goal; larger workbooks get the 10k goal
 SMALL_GOAL = Goal("p95 < 50 ms", lambda v: v < 50)

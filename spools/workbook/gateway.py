@@ -1,0 +1,235 @@
+"""The Sheets gateway: the only way in and out of the workbook.
+
+`open_workbook()` gives the gspread `Spreadsheet` of the configured backend: Google's API
+when ZEUES_SHEET_ID is set, the local Sheets backend otherwise. The same gspread calls run
+against both. Every request goes through `RetryingHTTPClient`: rate limits (429), server
+errors (5xx), timeouts and dropped connections are retried with exponential backoff and
+jitter, then fail with `SheetUnavailableError`.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import gspread
+import requests
+from django.conf import settings
+from gspread.exceptions import APIError
+from gspread.http_client import HTTPClient
+from gspread.utils import ValueInputOption, ValueRenderOption
+
+from spools.workbook.columns import HeaderMap, quote_sheet
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
+
+
+class SheetUnavailableError(Exception):
+    """The workbook could not be reached after the bounded retries."""
+
+
+class RetryingHTTPClient(HTTPClient):
+    """gspread's HTTP client with bounded exponential backoff (full jitter)."""
+
+    # Retries, backoff and timeout come from settings at each request (a changed setting
+    # applies at once to the cached client) unless set on the instance.
+    backoff_base: float | None = None
+    backoff_max: float | None = None
+
+    @property
+    def retries(self) -> int:
+        return settings.ZEUES_SHEET_RETRIES
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Full jitter: a random wait up to base·2^attempt, capped."""
+        base = settings.ZEUES_SHEET_BACKOFF_BASE if self.backoff_base is None else self.backoff_base
+        cap = settings.ZEUES_SHEET_BACKOFF_MAX if self.backoff_max is None else self.backoff_max
+        return random.uniform(0, min(cap, base * (2**attempt)))
+
+    def request(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
+        self.timeout = settings.ZEUES_SHEET_TIMEOUT
+        attempt = 0
+        while True:
+            if method.lower() != "get":
+                _pace_write()
+            try:
+                return super().request(method, endpoint, **kwargs)
+            except APIError as exc:
+                status = exc.response.status_code
+                if status not in RETRYABLE_STATUS:
+                    raise
+                reason = f"HTTP {status}: {_api_message(exc)}"
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            if attempt >= self.retries:
+                raise SheetUnavailableError(
+                    f"El libro de Google Sheets no responde tras {attempt + 1} intentos ({reason})."
+                )
+            delay = self.backoff_delay(attempt)
+            log.warning("Sheets request failed (%s); retry %d in %.2fs", reason, attempt + 1, delay)
+            time.sleep(delay)
+            attempt += 1
+
+
+def _api_message(exc: APIError) -> str:
+    try:
+        return exc.response.json()["error"]["message"]
+    except Exception:  # noqa: BLE001 - any unreadable body: show its text instead
+        return exc.response.text[:200]
+
+
+_pace_lock = threading.Lock()
+_last_write = 0.0
+
+
+def _pace_write() -> None:
+    """At most one write request per ZEUES_SHEET_MIN_WRITE_INTERVAL in this process.
+
+    Retries count too, so a 429 storm can never push writes past Google's quota.
+    """
+    global _last_write
+    interval = settings.ZEUES_SHEET_MIN_WRITE_INTERVAL
+    with _pace_lock:
+        wait = _last_write + interval - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        _last_write = time.monotonic()
+
+
+_client_lock = threading.Lock()
+_clients: dict[tuple, gspread.Client] = {}
+
+
+def backend_name() -> str:
+    return "google" if settings.ZEUES_SHEET_ID else "local"
+
+
+def _make_client() -> gspread.Client:
+    if settings.ZEUES_SHEET_ID:
+        from google.oauth2.service_account import Credentials
+
+        creds_file = settings.GOOGLE_APPLICATION_CREDENTIALS
+        if not creds_file:
+            raise SheetUnavailableError(
+                "ZEUES_SHEET_ID está definido pero falta GOOGLE_APPLICATION_CREDENTIALS "
+                "(el archivo JSON de la cuenta de servicio)."
+            )
+        creds = Credentials.from_service_account_file(creds_file, scopes=SCOPES)
+        return gspread.Client(auth=creds, http_client=RetryingHTTPClient)
+    from spools.workbook.local_sheet import local_session
+
+    return gspread.Client(
+        auth=None, session=local_session(settings.ZEUES_LOCAL_SHEET), http_client=RetryingHTTPClient
+    )
+
+
+def get_client() -> gspread.Client:
+    """One client per configuration and thread (requests sessions are not thread-safe)."""
+    key = (
+        settings.ZEUES_SHEET_ID,
+        settings.ZEUES_LOCAL_SHEET,
+        settings.GOOGLE_APPLICATION_CREDENTIALS,
+        threading.get_ident(),
+    )
+    with _client_lock:
+        client = _clients.get(key)
+        if client is None:
+            client = _clients[key] = _make_client()
+        return client
+
+
+def spreadsheet_id() -> str:
+    if settings.ZEUES_SHEET_ID:
+        return settings.ZEUES_SHEET_ID
+    from spools.workbook.local_sheet import LOCAL_SPREADSHEET_ID
+
+    return LOCAL_SPREADSHEET_ID
+
+
+def open_workbook() -> gspread.Spreadsheet:
+    """The gspread `Spreadsheet` of the configured backend (stable entry point)."""
+    return get_client().open_by_key(spreadsheet_id())
+
+
+# --- reading and writing without a metadata call ----------------------------------------
+# Pulls and flushes talk to the values endpoints directly: opening a Spreadsheet object
+# costs a metadata read, and the pull's budget is one request.
+
+
+def read_value_ranges(ranges: Iterable[str]) -> list[dict]:
+    """One values.batchGet of unformatted values (dates as serial numbers).
+
+    Returns the API's ValueRange objects in order: `range` (bounded by the grid) and
+    `values` (absent when empty).
+    """
+    reply = get_client().http_client.values_batch_get(
+        spreadsheet_id(),
+        list(ranges),
+        params={
+            "valueRenderOption": ValueRenderOption.unformatted,
+            "dateTimeRenderOption": "SERIAL_NUMBER",
+            "majorDimension": "ROWS",
+        },
+    )
+    return reply.get("valueRanges", [])
+
+
+def read_ranges(ranges: Iterable[str]) -> list[list[list]]:
+    """Like read_value_ranges, the rows only: one list of rows per range ([] if empty)."""
+    return [vr.get("values", []) for vr in read_value_ranges(ranges)]
+
+
+_RANGE_END_ROW = re.compile(r"[A-Z]*(\d+)$")
+
+
+def grid_rows_of(value_range: dict) -> int | None:
+    """The last row of a reply's range: for an open range like `A900:A`, the grid height."""
+    m = _RANGE_END_ROW.search(value_range.get("range", "").split("!")[-1].split(":")[-1])
+    return int(m[1]) if m else None
+
+
+def add_rows(sheet: str, count: int) -> None:
+    """Grow a sheet's grid by `count` rows (writing past the grid edge fails)."""
+    wb = open_workbook()
+    ws = wb.worksheet(sheet)
+    wb.batch_update(
+        {
+            "requests": [
+                {"appendDimension": {"sheetId": ws.id, "dimension": "ROWS", "length": count}}
+            ]
+        }
+    )
+
+
+def sheet_range(sheet: str, cells: str = "") -> str:
+    return f"{quote_sheet(sheet)}!{cells}" if cells else quote_sheet(sheet)
+
+
+def split_header(sheet: str, rows: list[list]) -> tuple[HeaderMap, list[list]]:
+    """The header map of a sheet read whole, and its data rows (row 2 onwards)."""
+    header = rows[0] if rows else []
+    return HeaderMap.from_row(sheet, header), rows[1:]
+
+
+def write_cells(updates: Mapping[str, Any]) -> dict:
+    """One values.batchUpdate with RAW input: text stays text, never a formula.
+
+    `updates` maps an A1 range to a single value or a list of rows.
+    """
+    data = []
+    for rng, value in updates.items():
+        values = value if isinstance(value, list) else [[value]]
+        data.append({"range": rng, "values": values, "majorDimension": "ROWS"})
+    if not data:
+        return {}
+    return get_client().http_client.values_batch_update(
+        spreadsheet_id(), {"valueInputOption": ValueInputOption.raw, "data": data}
+    )
