@@ -9,51 +9,8 @@ from django.conf import settings
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from spools.lifecycle import MetrologiaState as M
-from spools.lifecycle import ReparacionState as R
-from spools.lifecycle import WorkState as W
+from spools.lifecycle import STAGES, ReparacionState, stage_of
 from spools.models import Event, Spool
-
-# The floor's stages, in the order a spool goes through them, with the colour family.
-STAGES = [
-    ("sin_materiales", "Sin materiales", "idle"),
-    ("arm_pendiente", "ARM pendiente", "arm"),
-    ("arm_en_progreso", "ARM en progreso", "arm"),
-    ("arm_pausado", "ARM pausado", "arm"),
-    ("sold_pendiente", "SOLD pendiente", "sold"),
-    ("sold_en_progreso", "SOLD en progreso", "sold"),
-    ("sold_pausado", "SOLD pausado", "sold"),
-    ("metrologia_pendiente", "Metrología pendiente", "metrologia"),
-    ("rechazado", "Rechazado", "reparacion"),
-    ("en_reparacion", "En reparación", "reparacion"),
-    ("reparacion_pausada", "Reparación pausada", "reparacion"),
-    ("reparado", "Reparado, re-inspección", "metrologia"),
-    ("bloqueado", "BLOQUEADO", "danger"),
-    ("aprobado", "Aprobado", "ok"),
-]
-REPAIR_STAGE = {
-    R.RECHAZADO: "rechazado",
-    R.EN_REPARACION: "en_reparacion",
-    R.REPARACION_PAUSADA: "reparacion_pausada",
-    R.PENDIENTE_METROLOGIA: "reparado",
-    R.BLOQUEADO: "bloqueado",
-}
-WORK_STAGE = {W.PENDIENTE: "pendiente", W.EN_PROGRESO: "en_progreso", W.PAUSADO: "pausado"}
-
-
-def stage_key(has_materials: bool, arm: str, sold: str, metrologia: str, reparacion: str) -> str:
-    if reparacion in REPAIR_STAGE:
-        return REPAIR_STAGE[reparacion]
-    if metrologia == M.APROBADO:
-        return "aprobado"
-    if arm != W.COMPLETADO:
-        if arm == W.PENDIENTE and not has_materials:
-            return "sin_materiales"
-        return "arm_" + WORK_STAGE[arm]
-    if sold != W.COMPLETADO:
-        return "sold_" + WORK_STAGE[sold]
-    return "metrologia_pendiente"
-
 
 @dataclass
 class StageCount:
@@ -73,7 +30,7 @@ def stage_counts() -> list[StageCount]:
     )
     counts: dict[str, int] = {}
     for r in rows:
-        key = stage_key(
+        key = stage_of(
             not r["no_materials"], r["arm"], r["sold"], r["metrologia"], r["reparacion"]
         )
         counts[key] = counts.get(key, 0) + r["n"]
@@ -103,7 +60,7 @@ def occupied_spools() -> list[Spool]:
 
 def blocked_spools() -> list[Spool]:
     return list(
-        Spool.objects.filter(sheet_row__isnull=False, reparacion=R.BLOQUEADO).order_by("tag")
+        Spool.objects.filter(sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO).order_by("tag")
     )
 
 

@@ -1,4 +1,5 @@
-"""Lifecycle states derived from a row's columns, and Estado_Detalle written and read back.
+"""The plant's vocabulary, the lifecycle states derived from a row's columns, and
+Estado_Detalle written and read back.
 
 The workbook holds no state column: the states follow from Armador / Fecha_Armado /
 Soldador / Fecha_Soldadura / Fecha_QC_Metrologia / Ocupado_Por, and the repair loop and its
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from django.db import models
 
-MAX_CICLOS = 3
+MAX_CICLOS = 3  # the third consecutive RECHAZADO blocks the spool
 
 
 class Operacion(models.TextChoices):
@@ -29,6 +30,46 @@ class Accion(models.TextChoices):
     PAUSAR = "PAUSAR", "PAUSAR"
     COMPLETAR = "COMPLETAR", "COMPLETAR"
     CANCELAR = "CANCELAR", "CANCELAR"
+
+
+class Resultado(models.TextChoices):
+    """A METROLOGÍA verdict (sent with acción COMPLETAR)."""
+
+    APROBADO = "APROBADO", "APROBADO"
+    RECHAZADO = "RECHAZADO", "RECHAZADO"
+
+
+class EventoTipo(models.TextChoices):
+    """Metadata's Evento_Tipo values (domain.md "Metadata events")."""
+
+    TOMAR_SPOOL = "TOMAR_SPOOL"
+    PAUSAR_SPOOL = "PAUSAR_SPOOL"
+    COMPLETAR_ARM = "COMPLETAR_ARM"
+    COMPLETAR_SOLD = "COMPLETAR_SOLD"
+    CANCELAR_ARM = "CANCELAR_ARM"
+    CANCELAR_SOLD = "CANCELAR_SOLD"
+    COMPLETAR_METROLOGIA = "COMPLETAR_METROLOGIA"
+    TOMAR_REPARACION = "TOMAR_REPARACION"
+    PAUSAR_REPARACION = "PAUSAR_REPARACION"
+    COMPLETAR_REPARACION = "COMPLETAR_REPARACION"
+    CANCELAR_REPARACION = "CANCELAR_REPARACION"
+    SUPERVISOR_OVERRIDE = "SUPERVISOR_OVERRIDE"
+
+
+# Metadata's Accion of a supervisor event (the workers' are the Accion values).
+ACCION_OVERRIDE = "OVERRIDE"
+
+
+class OverrideTipo(models.TextChoices):
+    """Metadata_JSON `tipo` of a SUPERVISOR_OVERRIDE."""
+
+    DESBLOQUEAR = "DESBLOQUEAR", "Desbloquear"
+    LIBERAR = "LIBERAR", "Liberar ocupación"
+    EDICION_EXTERNA = "EDICION_EXTERNA", "Edición en la hoja"
+
+
+# The events that open a work session (history) and whose snapshot CANCELAR restores.
+OPENING_EVENTS = frozenset({EventoTipo.TOMAR_SPOOL, EventoTipo.TOMAR_REPARACION})
 
 
 class WorkState(models.TextChoices):
@@ -53,6 +94,59 @@ class ReparacionState(models.TextChoices):
     REPARACION_PAUSADA = "REPARACION_PAUSADA", "reparación pausada"
     PENDIENTE_METROLOGIA = "PENDIENTE_METROLOGIA", "reparado, pendiente metrología"
     BLOQUEADO = "BLOQUEADO", "bloqueado"
+
+
+# The lifecycle field of each occupying operation → its state while someone works on it.
+IN_PROGRESS = {
+    "arm": WorkState.EN_PROGRESO,
+    "sold": WorkState.EN_PROGRESO,
+    "reparacion": ReparacionState.EN_REPARACION,
+}
+
+# The floor's stages, in the order a spool goes through them, with the colour family.
+STAGES = [
+    ("sin_materiales", "Sin materiales", "idle"),
+    ("arm_pendiente", "ARM pendiente", "arm"),
+    ("arm_en_progreso", "ARM en progreso", "arm"),
+    ("arm_pausado", "ARM pausado", "arm"),
+    ("sold_pendiente", "SOLD pendiente", "sold"),
+    ("sold_en_progreso", "SOLD en progreso", "sold"),
+    ("sold_pausado", "SOLD pausado", "sold"),
+    ("metrologia_pendiente", "Metrología pendiente", "metrologia"),
+    ("rechazado", "Rechazado", "reparacion"),
+    ("en_reparacion", "En reparación", "reparacion"),
+    ("reparacion_pausada", "Reparación pausada", "reparacion"),
+    ("reparado", "Reparado, re-inspección", "metrologia"),
+    ("bloqueado", "BLOQUEADO", "danger"),
+    ("aprobado", "Aprobado", "ok"),
+]
+_REPAIR_STAGE = {
+    ReparacionState.RECHAZADO: "rechazado",
+    ReparacionState.EN_REPARACION: "en_reparacion",
+    ReparacionState.REPARACION_PAUSADA: "reparacion_pausada",
+    ReparacionState.PENDIENTE_METROLOGIA: "reparado",
+    ReparacionState.BLOQUEADO: "bloqueado",
+}
+_WORK_STAGE = {
+    WorkState.PENDIENTE: "pendiente",
+    WorkState.EN_PROGRESO: "en_progreso",
+    WorkState.PAUSADO: "pausado",
+}
+
+
+def stage_of(has_materials: bool, arm: str, sold: str, metrologia: str, reparacion: str) -> str:
+    """The key in STAGES of a spool in these states."""
+    if reparacion in _REPAIR_STAGE:
+        return _REPAIR_STAGE[reparacion]
+    if metrologia == MetrologiaState.APROBADO:
+        return "aprobado"
+    if arm != WorkState.COMPLETADO:
+        if arm == WorkState.PENDIENTE and not has_materials:
+            return "sin_materiales"
+        return "arm_" + _WORK_STAGE[arm]
+    if sold != WorkState.COMPLETADO:
+        return "sold_" + _WORK_STAGE[sold]
+    return "metrologia_pendiente"
 
 
 @dataclass(frozen=True)

@@ -456,7 +456,6 @@ class OutboxEntry(models.Model):
     # tells a stale write of ours read back from the sheet apart from an office edit.
     version = models.CharField(max_length=64, blank=True, db_index=True)
     flushed_at = models.DateTimeField(null=True, blank=True, db_index=True)
-    attempts = models.PositiveIntegerField(default=0)
     # Why the cells could not be written (row gone from the sheet); the Metadata row still is.
     error = models.TextField(blank=True)
 
@@ -514,8 +513,6 @@ class SyncState(models.Model):
     last_error_at = models.DateTimeField(null=True, blank=True)
     # Required columns missing in the workbook: writes are refused while this is set.
     structure_error = models.TextField(blank=True)
-    # How many Metadata rows (after the header) the pull has already seen.
-    metadata_rows_seen = models.PositiveIntegerField(default=0)
     # Where the flusher found things last time (a guess to check, never trusted blindly):
     # the TAG_SPOOL column of Operaciones, the ID column of Metadata (0-based), and the
     # last filled row of Metadata.

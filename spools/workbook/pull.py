@@ -394,5 +394,4 @@ def _apply_metadata(rows: list[list], state: SyncState, result: PullResult) -> i
         known.update(Event.objects.filter(id__in=ids[i : i + 900]).values_list("id", flat=True))
     new = [e for eid, e in candidates.items() if eid not in known]
     Event.objects.bulk_create(new, batch_size=500)
-    state.metadata_rows_seen = len(data)
     return len(new)

@@ -36,7 +36,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, close_old_connections, transaction
-from django.db.models import DateTimeField, ExpressionWrapper, F, Max, Q
+from django.db.models import DateTimeField, ExpressionWrapper, Max, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 from gspread.exceptions import APIError
@@ -210,9 +210,6 @@ def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
         result.error = str(exc)
         state.last_error = str(exc)[:2000]
         state.last_error_at = timezone.now()
-        OutboxEntry.objects.filter(pk__in=[e.pk for e in entries]).update(
-            attempts=F("attempts") + 1
-        )
         log.warning("Sync cycle failed, will retry: %s", exc)
     except Exception as exc:  # noqa: BLE001 - anything else is reported, never silent
         log.exception("Sync cycle crashed")
@@ -381,7 +378,6 @@ def forget_workbook_positions() -> None:
     state.tag_column = 0
     state.metadata_id_column = 0
     state.metadata_last_row = 1
-    state.metadata_rows_seen = 0
     state.save()
 
 

@@ -1,1 +1,0 @@
-"""Admin registrations of dashboard (none yet)."""
