@@ -12,6 +12,7 @@ from django.utils import timezone
 from spools.lifecycle import STAGES, ReparacionState, stage_of
 from spools.models import Event, Spool
 
+
 @dataclass
 class StageCount:
     key: str
@@ -30,9 +31,7 @@ def stage_counts() -> list[StageCount]:
     )
     counts: dict[str, int] = {}
     for r in rows:
-        key = stage_of(
-            not r["no_materials"], r["arm"], r["sold"], r["metrologia"], r["reparacion"]
-        )
+        key = stage_of(not r["no_materials"], r["arm"], r["sold"], r["metrologia"], r["reparacion"])
         counts[key] = counts.get(key, 0) + r["n"]
     biggest = max(counts.values(), default=0) or 1
     return [
@@ -60,7 +59,9 @@ def occupied_spools() -> list[Spool]:
 
 def blocked_spools() -> list[Spool]:
     return list(
-        Spool.objects.filter(sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO).order_by("tag")
+        Spool.objects.filter(
+            sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO
+        ).order_by("tag")
     )
 
 
