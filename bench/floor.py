@@ -27,7 +27,7 @@ from spools.workbook.values import format_date
 FIRST_WORKER_ID = 500
 NOMBRES = ("Ana", "Bruno", "Carla", "Daniel", "Elena", "Fabián", "Gloria", "Hugo", "Inés", "José")
 APELLIDOS = ("Aguirre", "Bravo", "Cortés", "Díaz", "Espinoza", "Fuentes", "González", "Herrera")
-STATION_ACCOUNT = "estacion"  # the demo's tablet account (group Estación)
+STATION_ACCOUNT = demo.DEMO_STATION  # the demo's tablet account (group Estación)
 
 
 @dataclass(frozen=True)

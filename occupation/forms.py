@@ -8,7 +8,7 @@ from urllib.parse import unquote_to_bytes
 from django import forms
 
 from occupation.services import MAX_SPOOLS, ActionCommand
-from spools.lifecycle import Accion, Operacion
+from spools.lifecycle import Accion, Operacion, Resultado
 
 # Any TAG the office can type (spaces, accents, "/"): unknown ones answer 404 from the
 # mirror. Refused here: control characters, bytes that were not UTF-8 (decoded as U+FFFD),
@@ -43,7 +43,7 @@ class ActionForm(forms.Form):
         error_messages={"required": "Falta el trabajador.", "invalid": "Trabajador inválido."},
     )
     resultado = forms.ChoiceField(
-        choices=[("", ""), ("APROBADO", "APROBADO"), ("RECHAZADO", "RECHAZADO")],
+        choices=[("", ""), *Resultado.choices],
         required=False,
         error_messages={"invalid_choice": "Resultado desconocido (APROBADO o RECHAZADO)."},
     )

@@ -11,22 +11,23 @@ from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
 
-from occupation.services import TRANSITIONS
-from spools.lifecycle import Accion, Operacion, ReparacionState
+from spools import rules
+from spools.lifecycle import IN_PROGRESS, Accion, Operacion, ReparacionState, Resultado
 from spools.models import ALLOWED_ROLES, Spool, Worker
-from spools.rules import ActionError, check_transition
+from spools.rules import ActionError
+from spools.services import ACTIONS, check
 
 LIST_LIMIT = 200  # longer lists ask for a search (a 10,000-row list helps nobody)
 ACCIONES = [Accion.TOMAR, Accion.PAUSAR, Accion.COMPLETAR, Accion.CANCELAR]
 
 
 def step_of(operacion: str, accion: str) -> str:
-    """The TRANSITIONS key: METROLOGÍA's choice is made later (APROBADO/RECHAZADO)."""
-    return "APROBADO" if operacion == Operacion.METROLOGIA else accion
+    """The ACTIONS key: METROLOGÍA's choice is made later (APROBADO/RECHAZADO)."""
+    return Resultado.APROBADO if operacion == Operacion.METROLOGIA else accion
 
 
-def method_for(operacion: str, accion: str) -> str:
-    return TRANSITIONS[(operacion, step_of(operacion, accion))][0]
+def transition_for(operacion: str, accion: str) -> str:
+    return ACTIONS[(operacion, step_of(operacion, accion))].transition
 
 
 def workers_for(operacion: str) -> QuerySet[Worker]:
@@ -40,31 +41,22 @@ def workers_for(operacion: str) -> QuerySet[Worker]:
 
 def occupied_counts(operacion: str) -> dict[int, int]:
     """How many spools each worker occupies in this operation (for skipping steps)."""
-    field = _field_of(method_for(operacion, Accion.PAUSAR)) if operacion != "METROLOGIA" else None
-    if field is None:
-        return {}
-    in_progress = {"arm": "EN_PROGRESO", "sold": "EN_PROGRESO", "reparacion": "EN_REPARACION"}
+    if operacion == Operacion.METROLOGIA:
+        return {}  # instant: nobody occupies a spool for it
+    field = rules.field_of(Spool, transition_for(operacion, Accion.PAUSAR))
     rows = (
-        Spool.objects.filter(**{field: in_progress[field]}, occupant_id__isnull=False)
+        Spool.objects.filter(**{field: IN_PROGRESS[field]}, occupant_id__isnull=False)
         .values("occupant_id")
         .annotate(n=Count("id"))
     )
     return {r["occupant_id"]: r["n"] for r in rows}
 
 
-def _meta(method_name: str):
-    return getattr(Spool, method_name)._django_fsm
-
-
-def _field_of(method_name: str) -> str:
-    field = _meta(method_name).field
-    return field.name if hasattr(field, "name") else field
-
-
-def _candidates(method_name: str, worker: Worker, accion: str) -> QuerySet[Spool]:
-    sources = [s for s in _meta(method_name).transitions if s not in ("*", "+")]
-    qs = Spool.objects.filter(sheet_row__isnull=False, **{f"{_field_of(method_name)}__in": sources})
-    if accion != Accion.TOMAR and method_name not in ("aprobar", "rechazar"):
+def _candidates(transition: str, worker: Worker) -> QuerySet[Spool]:
+    sources = rules.source_states(Spool, transition)
+    field = rules.field_of(Spool, transition)
+    qs = Spool.objects.filter(sheet_row__isnull=False, **{f"{field}__in": sources})
+    if rules.requires(Spool, transition, rules.BY_ACTOR):
         qs = qs.filter(occupant_id=worker.id)  # only the worker's own spools
     return qs
 
@@ -94,8 +86,8 @@ def eligible(
     limit: int | None = None,
 ) -> list[Spool]:
     """The spools the action is possible on right now for this worker (the first `limit`)."""
-    method_name = method_for(operacion, accion)
-    qs = _candidates(method_name, worker, accion).order_by("tag")
+    transition = transition_for(operacion, accion)
+    qs = _candidates(transition, worker).order_by("tag")
     if query:
         qs = qs.filter(tag__icontains=query.strip())
     if tags is not None:
@@ -103,9 +95,8 @@ def eligible(
     result = []
     # Stream the candidates: a 200-row page of a 10,000-spool floor stops reading early.
     for spool in qs.iterator(chunk_size=250):
-        spool.actor = worker
         try:
-            check_transition(spool, method_name)
+            check(spool, transition, worker)
         except ActionError:
             continue
         result.append(spool)
@@ -135,9 +126,8 @@ def scanned(operacion: str, accion: str, worker: Worker, code: str) -> tuple[str
     )
     if spool is None:
         return code, f"No existe el spool {code}."
-    spool.actor = worker
     try:
-        check_transition(spool, method_for(operacion, accion))
+        check(spool, transition_for(operacion, accion), worker)
     except ActionError as exc:
         return spool.tag, exc.message
     return spool.tag, ""

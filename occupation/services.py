@@ -1,10 +1,10 @@
 """Performing actions: one worker, one operation, one or more spools, each on its own.
 
-`perform_action` is the only way an action changes the mirror. For each spool it locks the
-row, checks the transition's rules (spools.rules, in the order of the domain table), runs
-the django-fsm-2 transition, saves with a compare-and-set on `version`, and records the
-event and its outbox entry in the same transaction. The workbook write and the live
-broadcast happen after commit.
+`perform_action` is the only way a worker's action changes the mirror. What happens to one
+spool is spools.services.apply_action (rules, transition, compare-and-set, Event and outbox,
+broadcast after commit); this module adds what a request from a tablet needs on top: the
+worker's role, up to MAX_SPOOLS spools locked in one fixed order, and idempotency per
+`request_id`.
 """
 
 from __future__ import annotations
@@ -15,47 +15,31 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
 
 from occupation.models import ActionRequest
-from spools.lifecycle import Accion, Operacion
-from spools.models import TRANSITION_FIELDS, Event, Spool, SyncState, Worker
-from spools.rules import ActionError, check_transition
-from spools.signals import spools_changed
-from spools.workbook.outbox import record_change
-from spools.workbook.sync import kick
+from spools.lifecycle import Accion, Operacion, Resultado
+from spools.models import Spool, SyncState, Worker
+from spools.rules import ActionError
+from spools.services import (
+    ACTIONS,
+    Change,
+    TransitionContext,
+    announce_changes,
+    apply_action,
+    check,
+)
 
 MAX_SPOOLS = 50
 
-# (operación, acción or resultado) → (transition method, Evento_Tipo)
-TRANSITIONS: dict[tuple[str, str], tuple[str, str]] = {
-    (Operacion.ARM, Accion.TOMAR): ("tomar_arm", "TOMAR_SPOOL"),
-    (Operacion.ARM, Accion.PAUSAR): ("pausar_arm", "PAUSAR_SPOOL"),
-    (Operacion.ARM, Accion.COMPLETAR): ("completar_arm", "COMPLETAR_ARM"),
-    (Operacion.ARM, Accion.CANCELAR): ("cancelar_arm", "CANCELAR_ARM"),
-    (Operacion.SOLD, Accion.TOMAR): ("tomar_sold", "TOMAR_SPOOL"),
-    (Operacion.SOLD, Accion.PAUSAR): ("pausar_sold", "PAUSAR_SPOOL"),
-    (Operacion.SOLD, Accion.COMPLETAR): ("completar_sold", "COMPLETAR_SOLD"),
-    (Operacion.SOLD, Accion.CANCELAR): ("cancelar_sold", "CANCELAR_SOLD"),
-    (Operacion.METROLOGIA, "APROBADO"): ("aprobar", "COMPLETAR_METROLOGIA"),
-    (Operacion.METROLOGIA, "RECHAZADO"): ("rechazar", "COMPLETAR_METROLOGIA"),
-    (Operacion.REPARACION, Accion.TOMAR): ("tomar_reparacion", "TOMAR_REPARACION"),
-    (Operacion.REPARACION, Accion.PAUSAR): ("pausar_reparacion", "PAUSAR_REPARACION"),
-    (Operacion.REPARACION, Accion.COMPLETAR): ("completar_reparacion", "COMPLETAR_REPARACION"),
-    (Operacion.REPARACION, Accion.CANCELAR): ("cancelar_reparacion", "CANCELAR_REPARACION"),
-}
-TOMAR_EVENTS = {"TOMAR_SPOOL", "TOMAR_REPARACION"}
-
 OK_MESSAGES = {
-    "TOMAR": "{tag}: tomado por {worker}.",
-    "PAUSAR": "{tag}: pausado.",
-    "COMPLETAR": "{tag}: completado.",
-    "CANCELAR": "{tag}: cancelado, vuelve a como estaba.",
-    "APROBADO": "{tag}: metrología APROBADA.",
-    "RECHAZADO": "{tag}: metrología RECHAZADA ({estado}).",
+    Accion.TOMAR: "{tag}: tomado por {worker}.",
+    Accion.PAUSAR: "{tag}: pausado.",
+    Accion.COMPLETAR: "{tag}: completado.",
+    Accion.CANCELAR: "{tag}: cancelado, vuelve a como estaba.",
+    Resultado.APROBADO: "{tag}: metrología APROBADA.",
+    Resultado.RECHAZADO: "{tag}: metrología RECHAZADA ({estado}).",
 }
 
 
@@ -165,32 +149,6 @@ def get_worker_for(operacion: str, worker_id: int) -> Worker:
     return worker
 
 
-def snapshot_before_tomar(spool: Spool, operacion: str) -> tuple[dict[str, object], bool]:
-    """The app-owned cells as they were before the TOMAR that CANCELAR undoes.
-
-    Returns (cells, exact): not exact when the TOMAR predates the app (no snapshot in its
-    Metadata row); then only the occupation is undone and Estado_Detalle is rebuilt.
-    """
-    tomar = (
-        Event.objects.filter(tag=spool.tag, evento_tipo__in=TOMAR_EVENTS, operacion=operacion)
-        .order_by("-timestamp")
-        .first()
-    )
-    # Only the TOMAR of the current occupation (same worker, same time) may be undone;
-    # an occupation typed into the sheet has none, and an older snapshot would be stale.
-    is_current = (
-        tomar is not None
-        and tomar.worker_id == spool.occupant_id
-        and spool.fecha_ocupacion is not None
-        and abs((tomar.timestamp - spool.fecha_ocupacion).total_seconds()) < 2
-    )
-    if is_current and isinstance(tomar.metadata_json.get("antes"), dict):
-        return tomar.metadata_json["antes"], True
-    cells = spool.app_cells()
-    cells.update({"Ocupado_Por": "", "Fecha_Ocupacion": "", "Estado_Detalle": ""})
-    return cells, False
-
-
 def precheck(cmd: ActionCommand, worker: Worker) -> dict[str, SpoolResult]:
     """Refusals decided on the spools as they were when the request arrived.
 
@@ -198,7 +156,7 @@ def precheck(cmd: ActionCommand, worker: Worker) -> dict[str, SpoolResult]:
     someone else's spool is told whose it is, even if its occupant is pausing it at the
     same instant. Passing here proves nothing yet; the locked check decides.
     """
-    method_name, _ = TRANSITIONS[(cmd.operacion, cmd.step)]
+    transition = ACTIONS[(cmd.operacion, cmd.step)].transition
     arrived = {s.tag: s for s in Spool.objects.filter(tag__in=cmd.tags, sheet_row__isnull=False)}
     refused: dict[str, SpoolResult] = {}
     for tag in cmd.tags:
@@ -206,76 +164,11 @@ def precheck(cmd: ActionCommand, worker: Worker) -> dict[str, SpoolResult]:
         if spool is None:
             refused[tag] = SpoolResult(tag, 404, f"No existe el spool {tag}.")
             continue
-        spool.actor = worker
         try:
-            check_transition(spool, method_name)
+            check(spool, transition, worker)
         except ActionError as exc:
             refused[tag] = SpoolResult(tag, exc.status, exc.message)
     return refused
-
-
-def _apply_one(
-    cmd: ActionCommand, worker: Worker, tag: str, now: datetime, locked: Spool | None = None
-) -> SpoolResult:
-    """One spool, in a savepoint. `locked`: the row as the batch locked it (saves a query)."""
-    method_name, evento_tipo = TRANSITIONS[(cmd.operacion, cmd.step)]
-    with transaction.atomic():
-        spool = locked or (
-            Spool.objects.select_for_update().filter(tag=tag, sheet_row__isnull=False).first()
-        )
-        if spool is None:
-            raise ActionError(404, f"No existe el spool {tag}.", "spool_desconocido")
-        spool.actor = worker
-        check_transition(spool, method_name)
-        before = spool.app_cells()
-        old_version = spool.version
-        method = getattr(spool, method_name)
-        today = timezone.localdate(now)
-        meta: dict = {"cuenta": cmd.account}
-        if cmd.request_id:
-            meta["request_id"] = str(cmd.request_id)
-        rebuild_estado = True
-        if method_name.startswith("tomar"):
-            method(worker, now)
-            meta["antes"] = before  # what CANCELAR restores
-        elif method_name in ("completar_arm", "completar_sold"):
-            method(worker, today)
-        elif method_name in ("cancelar_arm", "cancelar_sold"):
-            snapshot, exact = snapshot_before_tomar(spool, cmd.operacion)
-            method(snapshot)
-            rebuild_estado = not exact  # every app-owned cell back as it was
-        elif method_name == "aprobar":
-            method(today)
-        else:
-            method()
-        if rebuild_estado:
-            spool.refresh_estado_detalle()
-        spool.version = str(uuid.uuid4())
-        if cmd.operacion == Operacion.METROLOGIA:
-            meta.update(resultado=cmd.resultado, ciclo=spool.ciclo)
-        elif spool.reparacion != "NINGUNA":
-            meta["ciclo"] = spool.ciclo
-        saved = Spool.objects.filter(pk=spool.pk, version=old_version).update(
-            **{f: getattr(spool, f) for f in TRANSITION_FIELDS}, updated_at=now
-        )
-        if not saved:
-            raise ActionError(409, f"Otro cambio del spool {tag} llegó primero.", "carrera")
-        record_change(
-            spool,
-            before,
-            evento_tipo=evento_tipo,
-            operacion=cmd.operacion,
-            accion=cmd.accion,
-            worker_id=worker.id,
-            worker_nombre=worker.short,
-            meta=meta,
-            account=cmd.account,
-            now=now,
-        )
-    message = OK_MESSAGES[cmd.step].format(
-        tag=tag, worker=worker.short, estado=spool.estado_detalle
-    )
-    return SpoolResult(tag, 200, message)
 
 
 def perform_action(cmd: ActionCommand) -> ActionOutcome:
@@ -288,55 +181,20 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
     structure_error = SyncState.get().structure_error
     if structure_error:
         # Nothing is applied (so nothing is remembered): a retry after the fix works.
-        return ActionOutcome(
-            503,
-            [SpoolResult(t, 503, structure_error) for t in cmd.tags],
-            worker.short,
-            worker.full_name,
-        )
+        return _outcome(worker, [SpoolResult(t, 503, structure_error) for t in cmd.tags])
     refused = precheck(cmd, worker)
     if len(refused) == len(cmd.tags) and not cmd.request_id:
-        results = [refused[t] for t in cmd.tags]  # nothing to write: no lock taken
-        return ActionOutcome(overall_status(results), results, worker.short, worker.full_name)
-    now = timezone.now()
+        return _outcome(worker, [refused[t] for t in cmd.tags])  # nothing to write: no lock
+    ctx = TransitionContext.at(worker, account=cmd.account, request_id=cmd.request_id)
     try:
         with write_turn(), transaction.atomic():
-            if cmd.request_id:
-                # Claims the id first: a concurrent duplicate waits here, then replays.
-                claim = ActionRequest.objects.create(
-                    request_id=cmd.request_id,
-                    account=cmd.account,
-                    fingerprint=cmd.fingerprint(),
-                    status=0,
-                )
-            # Lock every spool of the batch up front, in one fixed order: two batches over
-            # the same spools in different orders would otherwise deadlock (PostgreSQL).
-            to_lock = sorted(t for t in cmd.tags if t not in refused)
-            locked = {
-                s.tag: s
-                for s in Spool.objects.select_for_update()
-                .filter(tag__in=to_lock, sheet_row__isnull=False)
-                .order_by("tag")
-            }
-            results = []
-            for tag in cmd.tags:
-                if tag in refused:
-                    results.append(refused[tag])
-                    continue
-                try:
-                    results.append(_apply_one(cmd, worker, tag, now, locked.pop(tag, None)))
-                except ActionError as exc:
-                    results.append(SpoolResult(tag, exc.status, exc.message))
-            outcome = ActionOutcome(
-                overall_status(results), results, worker.short, worker.full_name
-            )
-            if cmd.request_id:
+            # Claims the id first: a concurrent duplicate waits here, then replays.
+            claim = _claim(cmd)
+            outcome = _outcome(worker, _apply_batch(cmd, ctx, refused))
+            if claim is not None:
                 claim.status = outcome.status
                 claim.outcome = outcome.to_json()
                 claim.save(update_fields=["status", "outcome"])
-            done = [r.tag for r in results if r.ok]
-            if done:
-                transaction.on_commit(lambda: _after_commit(done))
     except IntegrityError:
         stored = ActionRequest.objects.filter(pk=cmd.request_id).first()
         if stored is None:
@@ -345,14 +203,60 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
     return outcome
 
 
+def _apply_batch(
+    cmd: ActionCommand, ctx: TransitionContext, refused: dict[str, SpoolResult]
+) -> list[SpoolResult]:
+    """Each spool of the command on its own, in its order; one broadcast for the batch."""
+    step = ACTIONS[(cmd.operacion, cmd.step)]
+    # Lock every spool of the batch up front, in one fixed order: two batches over the
+    # same spools in different orders would otherwise deadlock (PostgreSQL).
+    to_lock = sorted(t for t in cmd.tags if t not in refused)
+    locked = {
+        s.tag: s
+        for s in Spool.objects.select_for_update()
+        .filter(tag__in=to_lock, sheet_row__isnull=False)
+        .order_by("tag")
+    }
+    results: list[SpoolResult] = []
+    changes: list[Change] = []
+    for tag in cmd.tags:
+        if tag in refused:
+            results.append(refused[tag])
+            continue
+        try:
+            change = apply_action(step, tag, ctx, locked=locked.pop(tag, None), announce=False)
+        except ActionError as exc:
+            results.append(SpoolResult(tag, exc.status, exc.message))
+            continue
+        changes.append(change)
+        message = OK_MESSAGES[cmd.step].format(
+            tag=tag, worker=ctx.worker.short, estado=change.spool.estado_detalle
+        )
+        results.append(SpoolResult(tag, 200, message))
+    if changes:
+        announce_changes([c.spool.tag for c in changes], [c.event.id for c in changes])
+    return results
+
+
+def _claim(cmd: ActionCommand) -> ActionRequest | None:
+    """Take the request's id (IntegrityError if a duplicate took it first)."""
+    if not cmd.request_id:
+        return None
+    return ActionRequest.objects.create(
+        request_id=cmd.request_id,
+        account=cmd.account,
+        fingerprint=cmd.fingerprint(),
+        status=0,
+    )
+
+
+def _outcome(worker: Worker, results: list[SpoolResult]) -> ActionOutcome:
+    return ActionOutcome(overall_status(results), results, worker.short, worker.full_name)
+
+
 def _replay(stored: ActionRequest, cmd: ActionCommand) -> ActionOutcome:
     if stored.fingerprint != cmd.fingerprint():
         raise ActionError(
             400, "Este envío ya se usó para otra acción. Vuelva a empezar.", "request_id_reusado"
         )
     return ActionOutcome.from_request(stored)
-
-
-def _after_commit(tags: list[str]) -> None:
-    kick()
-    spools_changed.send(sender=Spool, tags=tags)

@@ -9,6 +9,9 @@ same buttons on a spool's page — each confirmed on an intermediate page and do
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.utils import unquote
@@ -20,13 +23,18 @@ from django.urls import path, reverse
 from django.utils.timezone import localtime
 
 from spools import overrides
-from spools.lifecycle import ReparacionState
+from spools.lifecycle import OverrideTipo, ReparacionState
 from spools.models import Event, Role, Spool, Worker
 from spools.rules import ActionError
 from spools.templatetags.zeues import spool_url
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
+    """Nothing added, changed or deleted, not even by a superuser: the workbook is the record.
+
+    Mixed into the model admins and the inlines alike.
+    """
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
@@ -35,6 +43,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
 
 
 class YesNoFilter(admin.SimpleListFilter):
@@ -65,29 +77,44 @@ class BloqueadoFilter(YesNoFilter):
     yes = Q(reparacion=ReparacionState.BLOQUEADO)
 
 
-# tipo → what the supervisor is told on the confirmation page, and the service that does it.
+@dataclass(frozen=True)
+class OverrideOffer:
+    """An override as the admin offers it: what the supervisor is told, and who does it."""
+
+    tipo: OverrideTipo
+    verb: str
+    explanation: str
+    service: Callable[[str, object], overrides.OverrideResult]
+
+    @property
+    def label(self) -> str:
+        return self.tipo.label
+
+
 OVERRIDES = {
-    overrides.DESBLOQUEAR: {
-        "label": "Desbloquear",
-        "verb": "desbloquear",
-        "service": overrides.desbloquear,
-        "explanation": (
+    offer.tipo: offer
+    for offer in (
+        OverrideOffer(
+            OverrideTipo.DESBLOQUEAR,
+            "desbloquear",
             "Cada spool BLOQUEADO vuelve a RECHAZADO con el contador de rechazos en cero "
-            "(Ciclo 0/3), listo para que alguien tome su reparación."
+            "(Ciclo 0/3), listo para que alguien tome su reparación.",
+            overrides.desbloquear,
         ),
-    },
-    overrides.LIBERAR: {
-        "label": "Liberar ocupación",
-        "verb": "liberar",
-        "service": overrides.liberar,
-        "explanation": (
+        OverrideOffer(
+            OverrideTipo.LIBERAR,
+            "liberar",
             "Cada spool ocupado queda libre como si su ocupante hubiera pausado: el trabajo "
-            "hecho se conserva y cualquiera con el rol puede retomarlo."
+            "hecho se conserva y cualquiera con el rol puede retomarlo.",
+            overrides.liberar,
         ),
-    },
+    )
 }
 # Admin action name → tipo.
-OVERRIDE_ACTIONS = {"desbloquear": overrides.DESBLOQUEAR, "liberar_ocupacion": overrides.LIBERAR}
+OVERRIDE_ACTIONS = {
+    "desbloquear": OverrideTipo.DESBLOQUEAR,
+    "liberar_ocupacion": OverrideTipo.LIBERAR,
+}
 
 
 @admin.register(Spool)
@@ -142,13 +169,13 @@ class SpoolAdmin(ReadOnlyAdmin):
 
     # --- the overrides as admin actions ----------------------------------------------
 
-    @admin.action(description="Desbloquear", permissions=["override"])
+    @admin.action(description=OverrideTipo.DESBLOQUEAR.label, permissions=["override"])
     def desbloquear(self, request: HttpRequest, queryset) -> HttpResponse | None:
-        return self._override(request, list(queryset), overrides.DESBLOQUEAR, "desbloquear")
+        return self._override(request, list(queryset), "desbloquear")
 
-    @admin.action(description="Liberar ocupación", permissions=["override"])
+    @admin.action(description=OverrideTipo.LIBERAR.label, permissions=["override"])
     def liberar_ocupacion(self, request: HttpRequest, queryset) -> HttpResponse | None:
-        return self._override(request, list(queryset), overrides.LIBERAR, "liberar_ocupacion")
+        return self._override(request, list(queryset), "liberar_ocupacion")
 
     def changelist_view(self, request: HttpRequest, extra_context=None):
         # A posted override without the permission is refused outright (not quietly
@@ -162,20 +189,21 @@ class SpoolAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
     def _override(
-        self, request: HttpRequest, spools: list[Spool], tipo: str, action: str | None
+        self, request: HttpRequest, spools: list[Spool], action: str
     ) -> HttpResponse | None:
+        tipo = OVERRIDE_ACTIONS[action]
         if request.POST.get("post") == "yes":
             self._run(request, spools, tipo)
             return None  # back to the list, with the results as messages
         return self._confirmation(request, spools, tipo, action)
 
-    def _run(self, request: HttpRequest, spools: list[Spool], tipo: str) -> None:
+    def _run(self, request: HttpRequest, spools: list[Spool], tipo: OverrideTipo) -> None:
         """Each spool on its own; one message per spool, then a summary."""
-        service = OVERRIDES[tipo]["service"]
+        offer = OVERRIDES[tipo]
         done = 0
         for spool in spools:
             try:
-                result = service(spool.tag, request.user)
+                result = offer.service(spool.tag, request.user)
             except ActionError as exc:
                 text = exc.message if spool.tag in exc.message else f"{spool.tag}: {exc.message}"
                 self.message_user(request, text, messages.ERROR)
@@ -183,23 +211,22 @@ class SpoolAdmin(ReadOnlyAdmin):
             done += 1
             self.message_user(request, result.message, messages.SUCCESS)
             self.log_change(request, spool, result.message)  # the admin's own "Histórico"
-        label = OVERRIDES[tipo]["label"]
         level = messages.SUCCESS if done == len(spools) else messages.WARNING
-        self.message_user(request, f"{label}: {done} de {len(spools)} spools.", level)
+        self.message_user(request, f"{offer.label}: {done} de {len(spools)} spools.", level)
 
     def _confirmation(
-        self, request: HttpRequest, spools: list[Spool], tipo: str, action: str | None
+        self, request: HttpRequest, spools: list[Spool], tipo: OverrideTipo, action: str | None
     ) -> TemplateResponse:
         rows = [(spool, overrides.preview(spool, tipo)) for spool in spools]
-        label = OVERRIDES[tipo]["label"]
+        offer = OVERRIDES[tipo]
         context = {
             **self.admin_site.each_context(request),
-            "title": f"{label}: confirmar",
+            "title": f"{offer.label}: confirmar",
             "subtitle": None,
             "opts": self.opts,
-            "label": label,
-            "verb": OVERRIDES[tipo]["verb"],
-            "explanation": OVERRIDES[tipo]["explanation"],
+            "label": offer.label,
+            "verb": offer.verb,
+            "explanation": offer.explanation,
             "rows": rows,
             "applicable": sum(1 for _, p in rows if p.applies),
             "worker_nombre": f"ADMIN:{request.user.get_username()}",
@@ -230,12 +257,14 @@ class SpoolAdmin(ReadOnlyAdmin):
         ]
 
     def desbloquear_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._object_override(request, object_id, overrides.DESBLOQUEAR)
+        return self._object_override(request, object_id, OverrideTipo.DESBLOQUEAR)
 
     def liberar_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        return self._object_override(request, object_id, overrides.LIBERAR)
+        return self._object_override(request, object_id, OverrideTipo.LIBERAR)
 
-    def _object_override(self, request: HttpRequest, object_id: str, tipo: str) -> HttpResponse:
+    def _object_override(
+        self, request: HttpRequest, object_id: str, tipo: OverrideTipo
+    ) -> HttpResponse:
         if not self.has_override_permission(request):
             raise PermissionDenied
         spool = self.get_object(request, unquote(object_id))
@@ -251,18 +280,9 @@ class SpoolAdmin(ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra)
 
 
-class RoleInline(admin.TabularInline):
+class RoleInline(ReadOnly, admin.TabularInline):
     model = Role
     extra = 0
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(Worker)

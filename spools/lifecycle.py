@@ -193,6 +193,27 @@ class DerivedState:
     occupied_operation: str
 
 
+def _inspection_states(
+    fecha_qc_metrologia: object, estado_detalle: str, occupied: bool
+) -> tuple[str, str, int]:
+    """(metrologia, reparacion, ciclo) from Fecha_QC_Metrologia and Estado_Detalle."""
+    if fecha_qc_metrologia:
+        return MetrologiaState.APROBADO, ReparacionState.NINGUNA, 0
+    repair = parse_estado_detalle(estado_detalle)
+    if repair is None:
+        return MetrologiaState.PENDIENTE, ReparacionState.NINGUNA, 0
+    reparacion = repair.state
+    # An occupied spool whose text says paused/rejected is in repair now, and a free one
+    # whose text says "in repair" is paused: the occupation column is the truth.
+    if occupied and reparacion in (ReparacionState.RECHAZADO, ReparacionState.REPARACION_PAUSADA):
+        reparacion = ReparacionState.EN_REPARACION
+    elif not occupied and reparacion == ReparacionState.EN_REPARACION:
+        reparacion = ReparacionState.REPARACION_PAUSADA
+    if reparacion == ReparacionState.PENDIENTE_METROLOGIA:
+        return MetrologiaState.PENDIENTE, reparacion, repair.ciclo
+    return MetrologiaState.RECHAZADO, reparacion, repair.ciclo
+
+
 def derive_states(
     *,
     armador: str,
@@ -205,29 +226,9 @@ def derive_states(
 ) -> DerivedState:
     """The lifecycle states that a row's columns imply (domain.md "Lifecycles")."""
     occupied = bool(ocupado_por)
-    repair = None if fecha_qc_metrologia else parse_estado_detalle(estado_detalle)
-
-    if fecha_qc_metrologia:
-        metrologia, reparacion, ciclo = MetrologiaState.APROBADO, ReparacionState.NINGUNA, 0
-    elif repair is None:
-        metrologia, reparacion, ciclo = MetrologiaState.PENDIENTE, ReparacionState.NINGUNA, 0
-    else:
-        reparacion, ciclo = repair.state, repair.ciclo
-        # An occupied spool whose text says paused/rejected is in repair now, and a free
-        # one whose text says "in repair" is paused: the occupation column is the truth.
-        if occupied and reparacion in (
-            ReparacionState.RECHAZADO,
-            ReparacionState.REPARACION_PAUSADA,
-        ):
-            reparacion = ReparacionState.EN_REPARACION
-        elif not occupied and reparacion == ReparacionState.EN_REPARACION:
-            reparacion = ReparacionState.REPARACION_PAUSADA
-        metrologia = (
-            MetrologiaState.PENDIENTE
-            if reparacion == ReparacionState.PENDIENTE_METROLOGIA
-            else MetrologiaState.RECHAZADO
-        )
-
+    metrologia, reparacion, ciclo = _inspection_states(
+        fecha_qc_metrologia, estado_detalle, occupied
+    )
     in_repair = reparacion == ReparacionState.EN_REPARACION
     arm_done = bool(fecha_armado)
     sold_done = bool(fecha_soldadura)

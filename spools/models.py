@@ -8,7 +8,8 @@ never the workbook.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import models
 from django.utils import timezone
@@ -26,6 +27,9 @@ from spools.lifecycle import (
 )
 from spools.workbook.rows import app_cells, parse_cells
 from spools.workbook.values import short_name
+
+if TYPE_CHECKING:
+    from spools.services import TransitionContext
 
 W, M, R = WorkState, MetrologiaState, ReparacionState
 # The fields a transition (action or override) may change: saved together with one
@@ -169,7 +173,7 @@ class Spool(models.Model):
     def __str__(self) -> str:
         return self.tag
 
-    # The worker the service is acting for; read by the rules (not a column).
+    # The worker the service is acting for (the context's worker); read by the rules.
     actor: Worker | None = None
 
     @property
@@ -234,9 +238,9 @@ class Spool(models.Model):
         target=W.EN_PROGRESO,
         conditions=[rules.NOT_BLOCKED, rules.MATERIALES, rules.ARM_NOT_DONE, rules.FREE],
     )
-    def tomar_arm(self, worker: Worker, now: datetime) -> None:
-        self._occupy(worker, now)
-        self.armador = worker.short  # the last taker
+    def tomar_arm(self, ctx: TransitionContext) -> None:
+        self._occupy(ctx.worker, ctx.now)
+        self.armador = ctx.worker.short  # the last taker
 
     @transition(
         field=arm,
@@ -244,7 +248,7 @@ class Spool(models.Model):
         target=W.PAUSADO,
         conditions=[*OCCUPANT_RULES, rules.IN_ARM],
     )
-    def pausar_arm(self) -> None:
+    def pausar_arm(self, ctx: TransitionContext) -> None:
         self._release()
 
     @transition(
@@ -253,9 +257,9 @@ class Spool(models.Model):
         target=W.COMPLETADO,
         conditions=[*OCCUPANT_RULES, rules.IN_ARM],
     )
-    def completar_arm(self, worker: Worker, today: date) -> None:
-        self.fecha_armado = today
-        self.armador = worker.short
+    def completar_arm(self, ctx: TransitionContext) -> None:
+        self.fecha_armado = ctx.today
+        self.armador = ctx.worker.short
         self._release()
 
     @transition(
@@ -263,10 +267,11 @@ class Spool(models.Model):
         source=W.EN_PROGRESO,
         target=RETURN_VALUE(W.PENDIENTE, W.PAUSADO, W.COMPLETADO),
         conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+        custom={"undoes_tomar": Operacion.ARM},
     )
-    def cancelar_arm(self, before: dict[str, object]) -> str:
+    def cancelar_arm(self, ctx: TransitionContext) -> str:
         """Undo the TOMAR: every app-owned cell back to the snapshot taken before it."""
-        self.restore_cells(before)
+        self.restore_cells(ctx.snapshot.cells)
         return self.arm
 
     # --- SOLD ------------------------------------------------------------------------------
@@ -283,9 +288,9 @@ class Spool(models.Model):
             rules.FREE,
         ],
     )
-    def tomar_sold(self, worker: Worker, now: datetime) -> None:
-        self._occupy(worker, now)
-        self.soldador = worker.short
+    def tomar_sold(self, ctx: TransitionContext) -> None:
+        self._occupy(ctx.worker, ctx.now)
+        self.soldador = ctx.worker.short
 
     @transition(
         field=sold,
@@ -293,7 +298,7 @@ class Spool(models.Model):
         target=W.PAUSADO,
         conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
     )
-    def pausar_sold(self) -> None:
+    def pausar_sold(self, ctx: TransitionContext) -> None:
         self._release()
 
     @transition(
@@ -302,9 +307,9 @@ class Spool(models.Model):
         target=W.COMPLETADO,
         conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
     )
-    def completar_sold(self, worker: Worker, today: date) -> None:
-        self.fecha_soldadura = today
-        self.soldador = worker.short
+    def completar_sold(self, ctx: TransitionContext) -> None:
+        self.fecha_soldadura = ctx.today
+        self.soldador = ctx.worker.short
         self._release()
 
     @transition(
@@ -312,9 +317,10 @@ class Spool(models.Model):
         source=W.EN_PROGRESO,
         target=RETURN_VALUE(W.PENDIENTE, W.PAUSADO, W.COMPLETADO),
         conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+        custom={"undoes_tomar": Operacion.SOLD},
     )
-    def cancelar_sold(self, before: dict[str, object]) -> str:
-        self.restore_cells(before)
+    def cancelar_sold(self, ctx: TransitionContext) -> str:
+        self.restore_cells(ctx.snapshot.cells)
         return self.sold
 
     # --- METROLOGÍA (instant: no occupation) -------------------------------------------
@@ -330,15 +336,15 @@ class Spool(models.Model):
     @transition(
         field=metrologia, source=M.PENDIENTE, target=M.APROBADO, conditions=METROLOGIA_RULES
     )
-    def aprobar(self, today: date) -> None:
-        self.fecha_qc_metrologia = today
+    def aprobar(self, ctx: TransitionContext) -> None:
+        self.fecha_qc_metrologia = ctx.today
         self.ciclo = 0  # only consecutive rejections count
         self.reparacion = R.NINGUNA
 
     @transition(
         field=metrologia, source=M.PENDIENTE, target=M.RECHAZADO, conditions=METROLOGIA_RULES
     )
-    def rechazar(self) -> None:
+    def rechazar(self, ctx: TransitionContext) -> None:
         self.ciclo = min(self.ciclo + 1, MAX_CICLOS)
         self.fecha_qc_metrologia = None
         self.reparacion = R.BLOQUEADO if self.ciclo >= MAX_CICLOS else R.RECHAZADO
@@ -351,8 +357,8 @@ class Spool(models.Model):
         target=R.EN_REPARACION,
         conditions=[rules.NOT_BLOCKED, rules.REPAIR_READY, rules.FREE],
     )
-    def tomar_reparacion(self, worker: Worker, now: datetime) -> None:
-        self._occupy(worker, now)
+    def tomar_reparacion(self, ctx: TransitionContext) -> None:
+        self._occupy(ctx.worker, ctx.now)
 
     @transition(
         field=reparacion,
@@ -360,7 +366,7 @@ class Spool(models.Model):
         target=R.REPARACION_PAUSADA,
         conditions=[*OCCUPANT_RULES, rules.IN_REPAIR],
     )
-    def pausar_reparacion(self) -> None:
+    def pausar_reparacion(self, ctx: TransitionContext) -> None:
         self._release()
 
     @transition(
@@ -369,7 +375,7 @@ class Spool(models.Model):
         target=R.PENDIENTE_METROLOGIA,
         conditions=[*OCCUPANT_RULES, rules.IN_REPAIR],
     )
-    def completar_reparacion(self) -> None:
+    def completar_reparacion(self, ctx: TransitionContext) -> None:
         self._release()
         self.fecha_qc_metrologia = None
         self.metrologia = M.PENDIENTE  # back in the metrología queue
@@ -380,22 +386,28 @@ class Spool(models.Model):
         target=R.RECHAZADO,
         conditions=[*OCCUPANT_RULES, rules.IN_REPAIR],
     )
-    def cancelar_reparacion(self) -> None:
+    def cancelar_reparacion(self, ctx: TransitionContext) -> None:
         self._release()
 
-    # --- supervisor overrides ------------------------------------------------------------
+    # --- supervisor overrides (the permission is checked by spools.overrides) ----------
 
     @transition(
-        field=reparacion,
-        source=R.BLOQUEADO,
-        target=R.RECHAZADO,
-        conditions=[rules.IS_BLOCKED],
-        permission="spools.override_spool",
+        field=reparacion, source=R.BLOQUEADO, target=R.RECHAZADO, conditions=[rules.IS_BLOCKED]
     )
-    def desbloquear(self) -> None:
+    def desbloquear(self, ctx: TransitionContext) -> None:
         """BLOQUEADO → RECHAZADO (Ciclo 0/3), ready for repair again."""
         self.ciclo = 0
         self.metrologia = M.RECHAZADO
+
+    # Liberar ocupación is the occupant's own PAUSAR; this is for a row that contradicts
+    # itself (Ocupado_Por unreadable, or set on a spool with no work in progress). It moves
+    # every lifecycle field; django-fsm-2 wants one, so it is declared on `reparacion`.
+    @transition(field=reparacion, source="*", target=RETURN_VALUE(), conditions=[rules.OCCUPIED])
+    def forzar_liberacion(self, ctx: TransitionContext) -> str:
+        """Clear the occupation and read the states from the columns again."""
+        self._release()
+        self.rederive_states()
+        return self.reparacion
 
     def rederive_states(self) -> None:
         """States from the columns (after an external edit or a forced release)."""

@@ -1,10 +1,10 @@
 """Supervisor overrides (domain.md "Supervisor overrides"): Desbloquear and Liberar ocupación.
 
-Each is a lifecycle transition done for a logged-in account instead of a worker, and goes
-the way every action goes: the row locked, the transition's rules checked, a new version
-saved with a compare-and-set, ONE `SUPERVISOR_OVERRIDE` event and its outbox entry in the
-same transaction, then the workbook flush and the live broadcast after commit. The
-permission is checked here, not only by the admin that offers the buttons.
+Each is a lifecycle transition done for a logged-in account instead of a worker, applied by
+spools.services like every action (row locked, rules, compare-and-set, ONE event and its
+outbox entry, flush and broadcast after commit). What is theirs: the permission, checked
+here and not only by the admin that offers the buttons, and their `SUPERVISOR_OVERRIDE`
+Metadata row.
 """
 
 from __future__ import annotations
@@ -12,21 +12,34 @@ from __future__ import annotations
 import copy
 import uuid
 from dataclasses import dataclass
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
 
-from spools.lifecycle import Operacion, ReparacionState
-from spools.models import TRANSITION_FIELDS, Spool, SyncState, Worker
-from spools.rules import ActionError, check_transition
-from spools.signals import spools_changed
+from spools.lifecycle import (
+    ACCION_OVERRIDE,
+    EventoTipo,
+    Operacion,
+    OverrideTipo,
+    ReparacionState,
+)
+from spools.models import Spool, SyncState, Worker
+from spools.rules import ActionError
+from spools.services import (
+    Audit,
+    Change,
+    TransitionContext,
+    apply_transition,
+    lock_spool,
+    run_transition,
+)
 from spools.workbook.columns import Col
-from spools.workbook.outbox import record_change
-from spools.workbook.sync import kick
 
+# The one permission both overrides need (the admin offers them only with it, too).
 OVERRIDE_PERMISSION = "spools.override_spool"
-DESBLOQUEAR = "DESBLOQUEAR"
-LIBERAR = "LIBERAR"
+DESBLOQUEAR = OverrideTipo.DESBLOQUEAR
+LIBERAR = OverrideTipo.LIBERAR
 
 # The occupied operation → the PAUSAR that releases it "as if its occupant had paused".
 RELEASE_TRANSITIONS = {
@@ -78,10 +91,10 @@ def preview(spool: Spool, tipo: str) -> OverridePreview:
     """The override tried on a copy of the spool (nothing is saved, no lock is taken)."""
     trial = copy.copy(spool)
     try:
-        operacion = _apply(trial, tipo)
+        transition, operacion, worker = _plan(trial, tipo)
+        run_transition(trial, transition, TransitionContext.at(worker))
     except ActionError as exc:
         return OverridePreview(spool.tag, False, spool.estado_detalle, exc.message)
-    trial.refresh_estado_detalle()
     return OverridePreview(
         spool.tag,
         True,
@@ -92,31 +105,40 @@ def preview(spool: Spool, tipo: str) -> OverridePreview:
     )
 
 
-def _apply(spool: Spool, tipo: str) -> str:
-    """Run the override's transition on the in-memory spool; returns the Operacion."""
+def _plan(spool: Spool, tipo: str) -> tuple[str, str, Worker | None]:
+    """The transition an override runs on the spool as it is now, the Operacion its
+    Metadata row names, and the worker it acts as."""
     if tipo == DESBLOQUEAR:
-        check_transition(spool, "desbloquear")
-        spool.desbloquear()
-        return Operacion.REPARACION
+        return "desbloquear", Operacion.REPARACION, None
     if tipo != LIBERAR:
         raise ValueError(tipo)
     if not spool.is_occupied:
         raise ActionError(400, f"El spool {spool.tag} no está ocupado: nada que liberar.", "libre")
     operacion = spool.occupied_operation
-    method_name = RELEASE_TRANSITIONS.get(operacion)
-    if method_name and spool.occupant_id is not None:
+    pausar = RELEASE_TRANSITIONS.get(operacion)
+    if pausar and spool.occupant_id is not None:
         # The occupant pauses; a worker gone from Trabajadores still has their Id.
-        spool.actor = Worker.objects.filter(pk=spool.occupant_id).first() or Worker(
-            id=spool.occupant_id
-        )
-        check_transition(spool, method_name)
-        getattr(spool, method_name)()
-    else:
-        # The row contradicts itself (Ocupado_Por unreadable, or set on a spool with no
-        # work in progress): clear the occupation and read the states from the columns.
-        spool._release()
-        spool.rederive_states()
-    return operacion
+        occupant = Worker.objects.filter(pk=spool.occupant_id).first()
+        return pausar, operacion, occupant or Worker(id=spool.occupant_id)
+    return "forzar_liberacion", operacion, None
+
+
+def _audit(tipo: str, operacion: str, change: Change, ctx: TransitionContext) -> Audit:
+    """The SUPERVISOR_OVERRIDE row: the account, and the cells before and after."""
+    antes, despues = change.diff()
+    meta: dict = {"tipo": tipo, "cuenta": ctx.account, "antes": antes, "despues": despues}
+    if tipo == LIBERAR:
+        meta["ocupante"] = change.before[Col.OCUPADO_POR]
+    if change.spool.reparacion != ReparacionState.NINGUNA:
+        meta["ciclo"] = change.spool.ciclo
+    return Audit(
+        EventoTipo.SUPERVISOR_OVERRIDE,
+        operacion,
+        ACCION_OVERRIDE,
+        0,
+        f"ADMIN:{ctx.account}",
+        meta,
+    )
 
 
 def _override(tag: str, user, tipo: str) -> OverrideResult:
@@ -124,54 +146,17 @@ def _override(tag: str, user, tipo: str) -> OverrideResult:
     structure_error = SyncState.get().structure_error
     if structure_error:
         raise ActionError(503, structure_error, "estructura")
-    account = user.get_username()
-    now = timezone.now()
+    account, now = user.get_username(), timezone.now()
     with transaction.atomic():
-        spool = Spool.objects.select_for_update().filter(tag=tag, sheet_row__isnull=False).first()
-        if spool is None:
-            raise ActionError(404, f"No existe el spool {tag}.", "spool_desconocido")
-        before = spool.app_cells()
-        old_version = spool.version
-        occupant = spool.ocupado_por
-        operacion = _apply(spool, tipo)
-        spool.refresh_estado_detalle()
-        spool.version = str(uuid.uuid4())
-        after = spool.app_cells()
-        meta: dict = {
-            "tipo": tipo,
-            "cuenta": account,
-            "antes": {c: v for c, v in before.items() if c != Col.VERSION and after[c] != v},
-            "despues": {c: v for c, v in after.items() if c != Col.VERSION and before[c] != v},
-        }
-        if tipo == LIBERAR:
-            meta["ocupante"] = occupant
-        if spool.reparacion != ReparacionState.NINGUNA:
-            meta["ciclo"] = spool.ciclo
-        saved = Spool.objects.filter(pk=spool.pk, version=old_version).update(
-            **{f: getattr(spool, f) for f in TRANSITION_FIELDS}, updated_at=now
+        spool = lock_spool(tag)
+        transition, operacion, worker = _plan(spool, tipo)  # decided on the locked row
+        ctx = TransitionContext.at(worker, now, account=account)
+        change = apply_transition(
+            tag, transition, ctx, partial(_audit, tipo, operacion), locked=spool
         )
-        if not saved:
-            raise ActionError(409, f"Otro cambio del spool {tag} llegó primero.", "carrera")
-        event = record_change(
-            spool,
-            before,
-            evento_tipo="SUPERVISOR_OVERRIDE",
-            operacion=operacion,
-            accion="OVERRIDE",
-            worker_id=0,
-            worker_nombre=f"ADMIN:{account}",
-            meta=meta,
-            account=account,
-            now=now,
-        )
-        transaction.on_commit(lambda: _after_commit(tag, event.id))
     if tipo == DESBLOQUEAR:
         message = f"{tag}: desbloqueado, {spool.estado_detalle}."
     else:
+        occupant = change.before[Col.OCUPADO_POR]
         message = f"{tag}: liberado ({occupant} ya no lo ocupa); {spool.estado_detalle}."
-    return OverrideResult(tag, message, event.id)
-
-
-def _after_commit(tag: str, event_id: uuid.UUID) -> None:
-    kick()
-    spools_changed.send(sender=Spool, tags=[tag], events=[event_id])
+    return OverrideResult(tag, message, change.event.id)

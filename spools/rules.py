@@ -4,7 +4,8 @@ Each rule is a django-fsm-2 condition (a callable on the spool) that also knows 
 worker is told when it fails: the HTTP status of product.md and a Spanish message. The
 transitions on `Spool` list their rules in the order of the domain table, so the first
 failing rule is the answer. Rules about the worker read `spool.actor`, the worker the
-service is acting for.
+service is acting for. Everything else that needs to know what a transition declares
+asks the functions at the end of this module: only they look inside django-fsm.
 """
 
 from __future__ import annotations
@@ -173,16 +174,48 @@ def first_failure(spool: Spool, rules: list) -> ActionError | None:
     return None
 
 
+# --- reading the transitions (the only place that looks inside django-fsm) --------------
+
+
+def _meta(model: type[Spool], name: str):
+    return getattr(model, name)._django_fsm
+
+
+def _transition(model: type[Spool], name: str):
+    """The transition's declaration (every source state of one method shares it)."""
+    return next(iter(_meta(model, name).transitions.values()))
+
+
+def field_of(model: type[Spool], name: str) -> str:
+    """The lifecycle field a transition moves (`arm`, `sold`, `metrologia`, `reparacion`)."""
+    field = _meta(model, name).field
+    return field.name if hasattr(field, "name") else field
+
+
+def source_states(model: type[Spool], name: str) -> list[str]:
+    """The states a transition starts from (wildcards left out)."""
+    return [s for s in _meta(model, name).transitions if s not in ("*", "+")]
+
+
+def requires(model: type[Spool], name: str, rule: Rule) -> bool:
+    """Whether the transition lists this rule among its conditions."""
+    return rule in (_transition(model, name).conditions or [])
+
+
+def undoes_tomar(model: type[Spool], name: str) -> str:
+    """The Operacion whose TOMAR the transition undoes (a CANCELAR restoring the cells
+    from before it), "" for any other transition."""
+    return _transition(model, name).custom.get("undoes_tomar", "")
+
+
 def check_transition(spool: Spool, method_name: str) -> None:
     """Raise the ActionError of the first rule of a transition that fails, or a 400 if the
     spool's state has no such transition."""
-    meta = getattr(type(spool), method_name)._django_fsm
-    transition = next(iter(meta.transitions.values()))
-    error = first_failure(spool, transition.conditions or [])
+    error = first_failure(spool, _transition(type(spool), method_name).conditions or [])
     if error:
         raise error
-    state = getattr(spool, meta.field.name if hasattr(meta.field, "name") else meta.field)
-    if not meta.has_transition(state):
+    state = getattr(spool, field_of(type(spool), method_name))
+    if not _meta(type(spool), method_name).has_transition(state):
         raise ActionError(
             400,
             f"El spool {spool.tag} no permite esta acción en su estado actual "

@@ -14,23 +14,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from spools.lifecycle import MAX_CICLOS, Operacion
+from spools.lifecycle import (
+    MAX_CICLOS,
+    OPENING_EVENTS,
+    EventoTipo,
+    Operacion,
+    OverrideTipo,
+    Resultado,
+)
 from spools.models import Event, Spool, Worker
 
-OPENS = {"TOMAR_SPOOL", "TOMAR_REPARACION"}
 # Evento_Tipo that ends a session → how it ended.
 CLOSES = {
-    "PAUSAR_SPOOL": "pausada",
-    "PAUSAR_REPARACION": "pausada",
-    "COMPLETAR_ARM": "completada",
-    "COMPLETAR_SOLD": "completada",
-    "COMPLETAR_REPARACION": "completada",
-    "CANCELAR_ARM": "cancelada",
-    "CANCELAR_SOLD": "cancelada",
-    "CANCELAR_REPARACION": "cancelada",
+    EventoTipo.PAUSAR_SPOOL: "pausada",
+    EventoTipo.PAUSAR_REPARACION: "pausada",
+    EventoTipo.COMPLETAR_ARM: "completada",
+    EventoTipo.COMPLETAR_SOLD: "completada",
+    EventoTipo.COMPLETAR_REPARACION: "completada",
+    EventoTipo.CANCELAR_ARM: "cancelada",
+    EventoTipo.CANCELAR_SOLD: "cancelada",
+    EventoTipo.CANCELAR_REPARACION: "cancelada",
 }
-METROLOGIA = "COMPLETAR_METROLOGIA"
-OVERRIDE = "SUPERVISOR_OVERRIDE"
 EN_CURSO = "en curso"
 
 
@@ -105,19 +109,65 @@ Entry = Session | Instant
 
 def build_history(events: Iterable[Event], names: dict[int, str] | None = None) -> list[Entry]:
     """Sessions and instants, oldest first, from a spool's events in timestamp order."""
-    names = names or {}
-    entries: list[Entry] = []
-    open_sessions: dict[str, Session] = {}  # operación → its open session
+    history = _History(names or {})
+    for event in _plausible_order(events):
+        history.add(event)
+    return sorted(history.entries, key=lambda e: e.when)
 
-    def name_of(event: Event) -> str:
-        return names.get(event.worker_id, "") if event.worker_id else ""
 
-    def close(operacion: str, event: Event, ended_as: str) -> None:
-        session = open_sessions.pop(operacion, None)
-        if session is None and (not operacion or "" in open_sessions):
+class _History:
+    """The entries read so far and the sessions still open, one per operación."""
+
+    def __init__(self, names: dict[int, str]) -> None:
+        self.names = names
+        self.entries: list[Entry] = []
+        self.open_sessions: dict[str, Session] = {}
+
+    def add(self, event: Event) -> None:
+        tipo = event.evento_tipo
+        meta = _meta(event)
+        if tipo in OPENING_EVENTS:
+            self._open(event, meta)
+        elif tipo in CLOSES:
+            self._close(event, CLOSES[tipo])
+        elif tipo == EventoTipo.COMPLETAR_METROLOGIA:
+            self.entries.append(_metrologia(event, meta, self._name_of(event)))
+        elif tipo == EventoTipo.SUPERVISOR_OVERRIDE:
+            if meta.get("tipo") == OverrideTipo.LIBERAR:
+                self._close(event, "liberada")
+            self.entries.append(_override(event, meta))
+        else:
+            who = event.worker_nombre
+            self.entries.append(Instant(event.timestamp, "otro", tipo or "Evento", who=who))
+
+    def _name_of(self, event: Event) -> str:
+        return self.names.get(event.worker_id, "") if event.worker_id else ""
+
+    def _open(self, event: Event, meta: dict) -> None:
+        operacion = event.operacion or (
+            Operacion.REPARACION if event.evento_tipo == EventoTipo.TOMAR_REPARACION else ""
+        )
+        previous = self.open_sessions.pop(operacion, None)
+        if previous is not None:
+            previous.ended_as = "sin cierre registrado"
+        session = Session(
+            operacion=operacion,
+            worker=event.worker_nombre,
+            worker_name=self._name_of(event),
+            start=event.timestamp,
+            ciclo=_int(meta.get("ciclo")) if operacion == Operacion.REPARACION else None,
+        )
+        self.open_sessions[operacion] = session
+        self.entries.append(session)
+
+    def _close(self, event: Event, ended_as: str) -> None:
+        operacion = event.operacion
+        sessions = self.open_sessions
+        session = sessions.pop(operacion, None)
+        if session is None and (not operacion or "" in sessions):
             # Old rows may lack Operacion: close whichever session is open.
-            key = "" if "" in open_sessions else next(reversed(open_sessions), None)
-            session = open_sessions.pop(key, None) if key is not None else None
+            key = "" if "" in sessions else next(reversed(sessions), None)
+            session = sessions.pop(key, None) if key is not None else None
         if session is None:
             return  # a close without its TOMAR (history that starts mid-way)
         session.end = event.timestamp
@@ -125,48 +175,20 @@ def build_history(events: Iterable[Event], names: dict[int, str] | None = None) 
         if event.worker_nombre != session.worker:
             session.ended_by = event.worker_nombre
 
-    for event in _plausible_order(events):
-        tipo = event.evento_tipo
-        meta = event.metadata_json if isinstance(event.metadata_json, dict) else {}
-        if tipo in OPENS:
-            operacion = event.operacion or (
-                Operacion.REPARACION if tipo == "TOMAR_REPARACION" else ""
-            )
-            previous = open_sessions.pop(operacion, None)
-            if previous is not None:
-                previous.ended_as = "sin cierre registrado"
-            session = Session(
-                operacion=operacion,
-                worker=event.worker_nombre,
-                worker_name=name_of(event),
-                start=event.timestamp,
-                ciclo=_int(meta.get("ciclo")) if operacion == Operacion.REPARACION else None,
-            )
-            open_sessions[operacion] = session
-            entries.append(session)
-        elif tipo in CLOSES:
-            close(event.operacion, event, CLOSES[tipo])
-        elif tipo == METROLOGIA:
-            entries.append(_metrologia(event, meta, name_of(event)))
-        elif tipo == OVERRIDE:
-            if meta.get("tipo") == "LIBERAR":
-                close(event.operacion, event, "liberada")
-            entries.append(_override(event, meta))
-        else:
-            entries.append(
-                Instant(event.timestamp, "otro", tipo or "Evento", who=event.worker_nombre)
-            )
-    entries.sort(key=lambda e: e.when)
-    return entries
+
+def _meta(event: Event) -> dict:
+    """Metadata_JSON as a dict ({} when a sheet row holds something else)."""
+    return event.metadata_json if isinstance(event.metadata_json, dict) else {}
 
 
 def _override_tipo(event: Event) -> str:
-    meta = event.metadata_json if isinstance(event.metadata_json, dict) else {}
-    return str(meta.get("tipo", "")) if event.evento_tipo == OVERRIDE else ""
+    if event.evento_tipo != EventoTipo.SUPERVISOR_OVERRIDE:
+        return ""
+    return str(_meta(event).get("tipo", ""))
 
 
 def _closes(event: Event) -> bool:
-    return event.evento_tipo in CLOSES or _override_tipo(event) == "LIBERAR"
+    return event.evento_tipo in CLOSES or _override_tipo(event) == OverrideTipo.LIBERAR
 
 
 def _plausible_order(events: Iterable[Event]) -> list[Event]:
@@ -181,9 +203,13 @@ def _plausible_order(events: Iterable[Event]) -> list[Event]:
         tipo = event.evento_tipo
         if _closes(event):
             return occupied
-        if tipo == "TOMAR_REPARACION":
+        if tipo == EventoTipo.TOMAR_REPARACION:
             return not occupied and rejected
-        if tipo in OPENS or tipo == METROLOGIA or _override_tipo(event) == "DESBLOQUEAR":
+        if (
+            tipo in OPENING_EVENTS
+            or tipo == EventoTipo.COMPLETAR_METROLOGIA
+            or _override_tipo(event) == OverrideTipo.DESBLOQUEAR
+        ):
             return not occupied
         return True
 
@@ -192,19 +218,19 @@ def _plausible_order(events: Iterable[Event]) -> list[Event]:
         while pending:
             event = pending.pop(next((i for i, e in enumerate(pending) if plausible(e)), 0))
             tipo = event.evento_tipo
-            if tipo in OPENS:
+            if tipo in OPENING_EVENTS:
                 occupied = True
             elif _closes(event):
                 occupied = False
-            if tipo == METROLOGIA:
-                meta = event.metadata_json if isinstance(event.metadata_json, dict) else {}
+            if tipo == EventoTipo.COMPLETAR_METROLOGIA:
+                meta = _meta(event)
                 ciclo = _int(meta.get("ciclo")) or 0
-                rejected = str(meta.get("resultado", "")).upper() == "RECHAZADO" and (
+                rejected = str(meta.get("resultado", "")).upper() == Resultado.RECHAZADO and (
                     ciclo < MAX_CICLOS  # the third rejection blocks: no repair until unblocked
                 )
-            elif tipo == "COMPLETAR_REPARACION":
+            elif tipo == EventoTipo.COMPLETAR_REPARACION:
                 rejected = False
-            elif _override_tipo(event) == "DESBLOQUEAR":
+            elif _override_tipo(event) == OverrideTipo.DESBLOQUEAR:
                 rejected = True
             ordered.append(event)
     return ordered
@@ -238,9 +264,9 @@ def _metrologia(event: Event, meta: dict, name: str) -> Instant:
     resultado = str(meta.get("resultado", "")).upper()
     ciclo = _int(meta.get("ciclo"))
     who = {"who": event.worker_nombre, "who_name": name}
-    if resultado == "APROBADO":
+    if resultado == Resultado.APROBADO:
         return Instant(event.timestamp, "metrologia", "Metrología APROBADA", tone="ok", **who)
-    if resultado == "RECHAZADO":
+    if resultado == Resultado.RECHAZADO:
         detail = f"Ciclo {ciclo}/{MAX_CICLOS}" if ciclo is not None else ""
         if ciclo is not None and ciclo >= MAX_CICLOS:
             detail += " — BLOQUEADO"
@@ -252,16 +278,16 @@ def _metrologia(event: Event, meta: dict, name: str) -> Instant:
 def _override(event: Event, meta: dict) -> Instant:
     tipo = meta.get("tipo", "")
     despues = meta.get("despues") if isinstance(meta.get("despues"), dict) else {}
-    if tipo == "DESBLOQUEAR":
+    if tipo == OverrideTipo.DESBLOQUEAR:
         estado = despues.get("Estado_Detalle", "")
         return Instant(event.timestamp, "override", "Desbloqueado", event.worker_nombre, estado)
-    if tipo == "LIBERAR":
+    if tipo == OverrideTipo.LIBERAR:
         ocupante = meta.get("ocupante", "")
         detail = f"{ocupante} ya no ocupa el spool" if ocupante else ""
         return Instant(
             event.timestamp, "override", "Ocupación liberada", event.worker_nombre, detail
         )
-    if tipo == "EDICION_EXTERNA":
+    if tipo == OverrideTipo.EDICION_EXTERNA:
         columns = ", ".join(sorted(c for c in despues if c != "version"))
         detail = f"Cambió: {columns}" if columns else ""
         return Instant(

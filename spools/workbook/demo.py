@@ -1,9 +1,9 @@
 """A realistic demo workbook: workers, roles, ≈300 spools over every lifecycle stage, history.
 
 The generator is pure (`build_demo` returns rows, nothing is written): each spool's history
-is *played* through the plant's actions (TOMAR, PAUSAR, COMPLETAR, CANCELAR, metrología,
-repair), so its cells, its Estado_Detalle and its Metadata rows agree with each other the way
-the app would have left them. Then `write_demo_workbook` replaces the ZEUES sheets in two
+is planned (who does which action when), then *played* through the app's own transitions
+(spools.services.run_transition on an in-memory Spool, no database), so its cells, its
+Estado_Detalle and its Metadata rows are the ones the app would have written. Then `write_demo_workbook` replaces the ZEUES sheets in two
 API calls, and `ensure_demo_users` creates the demo accounts.
 
 Same seed, same workbook (relative to today: dates are laid out backwards from now).
@@ -11,11 +11,11 @@ Same seed, same workbook (relative to today: dates are laid out backwards from n
 
 from __future__ import annotations
 
-import json
+import functools
 import random
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -25,15 +25,34 @@ from django.utils import timezone
 
 from spools.lifecycle import (
     MAX_CICLOS,
+    OPENING_EVENTS,
+    Accion,
     DerivedState,
     MetrologiaState,
     Operacion,
     ReparacionState,
+    Resultado,
     WorkState,
     derive_states,
-    render_estado_detalle,
 )
-from spools.models import ROL_ARMADOR, ROL_AYUDANTE, ROL_METROLOGIA, ROL_SOLDADOR
+from spools.models import (
+    ROL_ARMADOR,
+    ROL_AYUDANTE,
+    ROL_METROLOGIA,
+    ROL_SOLDADOR,
+    Event,
+    Spool,
+    Worker,
+)
+from spools.rules import ActionError
+from spools.services import (
+    ACTIONS,
+    Snapshot,
+    Step,
+    TransitionContext,
+    action_audit,
+    run_transition,
+)
 from spools.workbook import gateway as sheets
 from spools.workbook.columns import (
     METADATA,
@@ -46,7 +65,8 @@ from spools.workbook.columns import (
     Col,
     HeaderMap,
 )
-from spools.workbook.values import cell_text, format_date, format_datetime, plant_tz, short_name
+from spools.workbook.outbox import metadata_row
+from spools.workbook.values import cell_text, format_date, plant_tz, short_name
 
 DEFAULT_SPOOLS = 300
 DEFAULT_SEED = 1923
@@ -377,19 +397,18 @@ def _spool_rows(rng: random.Random, total: int) -> list[SpoolRow]:
 
 # --- playing a spool's history ---------------------------------------------------------
 
+# The account the demo's tablets were logged in as (their Metadata rows name it).
+DEMO_STATION = "estacion"
+
 
 @dataclass
-class DemoEvent:
-    """One Metadata row before formatting (timestamps are naive plant time)."""
+class Act:
+    """One action of a spool's history, planned: when, which step, by whom."""
 
-    id: uuid.UUID
-    ts: datetime
-    evento_tipo: str
-    tag: str
+    id: uuid.UUID  # its Metadata row's ID
+    ts: datetime  # naive plant time
+    step: Step
     worker: DemoWorker
-    operacion: str
-    accion: str
-    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def _uuid4(rng: random.Random) -> uuid.UUID:
@@ -397,10 +416,25 @@ def _uuid4(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 
 
-class SpoolHistory:
-    """Plays one spool through the plant's actions, keeping its cells as the app would.
+@dataclass(frozen=True)
+class Pace:
+    """How long work sessions and the gaps between them take, in minutes (min, max)."""
 
-    `cells` holds python values (dates, datetimes, short names); `events` the Metadata rows.
+    paused_session: tuple[float, float]
+    between: tuple[float, float]
+    last_session: tuple[float, float]
+    after: tuple[float, float]
+
+
+ARM_SOLD_PACE = Pace((30, 240), (20, 60 * 20), (45, 300), (30, 60 * 30))
+REPAIR_PACE = Pace((30, 200), (20, 60 * 16), (40, 240), (60, 60 * 24))
+
+
+class SpoolHistory:
+    """Plans the actions that bring one spool to its stage, on the plant's clock.
+
+    Only when and by whom (`acts`): `perform` then plays them through the app's own
+    transitions, once `_calendar` has moved them to their final dates.
     """
 
     def __init__(self, rng: random.Random, crew: Crew, tag: str, start: datetime) -> None:
@@ -408,10 +442,8 @@ class SpoolHistory:
         self.crew = crew
         self.tag = tag
         self.t = start
-        self.cells: dict[str, Any] = {}
-        self.events: list[DemoEvent] = []
-        self.reparacion = ReparacionState.NINGUNA
-        self.ciclo = 0
+        self.materiales: date | None = None  # Fecha_Materiales (the office's)
+        self.acts: list[Act] = []
 
     # time ---------------------------------------------------------------------------
 
@@ -426,22 +458,21 @@ class SpoolHistory:
     def _next_shift(self, day: date) -> datetime:
         return datetime.combine(day, SHIFT_START) + timedelta(minutes=self.rng.uniform(0, 50))
 
-    def log(self, tipo: str, worker: DemoWorker, operacion: str, accion: str, **meta: Any) -> None:
+    def act(self, operacion: str, accion: str, worker: DemoWorker) -> None:
+        """`accion`: the acción, or METROLOGÍA's resultado (the ACTIONS key)."""
         self.t = self.t.replace(microsecond=0)
-        self.events.append(
-            DemoEvent(_uuid4(self.rng), self.t, tipo, self.tag, worker, operacion, accion, meta)
-        )
+        step = ACTIONS[(operacion, accion)]
+        self.acts.append(Act(_uuid4(self.rng), self.t, step, worker))
 
     # ARM and SOLD -------------------------------------------------------------------
 
-    def materiales(self) -> None:
-        self.cells[Col.FECHA_MATERIALES] = self.t.date()
+    def arrive(self) -> None:
+        """The materials arrive (Fecha_Materiales)."""
+        self.materiales = self.t.date()
         self.wait(60 * 16, 60 * 24 * 6)
 
     def work(self, op: str, outcome: str, *, retired_ok: bool = False) -> None:
         """Sessions of ARM or SOLD ending `completado`, `pausado` or `en_progreso`."""
-        worker_col = Col.ARMADOR if op == Operacion.ARM else Col.SOLDADOR
-        fecha_col = Col.FECHA_ARMADO if op == Operacion.ARM else Col.FECHA_SOLDADURA
         pool = self.crew.arm if op == Operacion.ARM else self.crew.sold
         retired = self.crew.retired_arm if op == Operacion.ARM else self.crew.retired_sold
         if retired_ok and retired and self.rng.random() < 0.2:
@@ -452,73 +483,20 @@ class SpoolHistory:
             self.wait(20, 60 * 8)
 
         pauses = self.rng.choice((0, 0, 0, 1, 1, 2)) + (1 if outcome == "pausado" else 0)
-        for i in range(pauses):
-            # Worker A starts, worker B may finish (collaboration after a pause).
-            w = self.rng.choice(pool)
-            self.take(op, w, worker_col)
-            self.wait(30, 240)
-            self.log("PAUSAR_SPOOL", w, op, "PAUSAR")
-            self.release()
-            if i < pauses - 1 or outcome != "pausado":
-                self.wait(20, 60 * 20)
-        if outcome == "pausado":
-            return
-        w = self.rng.choice(pool)
-        self.take(op, w, worker_col)
-        if outcome == "en_progreso":
-            return
-        self.wait(45, 300)
-        self.log(f"COMPLETAR_{op}", w, op, "COMPLETAR")
-        self.cells[fecha_col] = self.t.date()
-        self.cells[worker_col] = w.short
-        self.release()
-        self.wait(30, 60 * 30)
+        self.sessions(op, pool, outcome, pauses, ARM_SOLD_PACE)
 
     def mistaken_take(self, op: str, pool: tuple[DemoWorker, ...]) -> None:
         """A TOMAR undone at once with CANCELAR: every app cell back as it was."""
-        worker_col = Col.ARMADOR if op == Operacion.ARM else Col.SOLDADOR
-        before = dict(self.cells)
         w = self.rng.choice(pool)
-        self.take(op, w, worker_col)
+        self.act(op, Accion.TOMAR, w)
         self.wait(2, 15)
-        self.log(f"CANCELAR_{op}", w, op, "CANCELAR")
-        self.cells = before
-
-    def take(self, op: str, w: DemoWorker, worker_col: str | None) -> None:
-        tipo = "TOMAR_REPARACION" if op == Operacion.REPARACION else "TOMAR_SPOOL"
-        meta = {"ciclo": self.ciclo} if op == Operacion.REPARACION else {}
-        self.log(tipo, w, op, "TOMAR", **meta)
-        self.cells[Col.OCUPADO_POR] = w.short
-        self.cells[Col.FECHA_OCUPACION] = self.t
-        if worker_col:
-            self.cells[worker_col] = w.short  # the last taker
-
-    def release(self) -> None:
-        self.cells.pop(Col.OCUPADO_POR, None)
-        self.cells.pop(Col.FECHA_OCUPACION, None)
+        self.act(op, Accion.CANCELAR, w)
 
     # metrología and repair ----------------------------------------------------------
 
     def metrologia(self, resultado: str) -> None:
         w = self.rng.choice(self.crew.metrologia)
-        if resultado == MetrologiaState.APROBADO:
-            self.ciclo = 0
-            self.reparacion = ReparacionState.NINGUNA
-            self.cells[Col.FECHA_QC_METROLOGIA] = self.t.date()
-        else:
-            self.ciclo += 1
-            self.reparacion = (
-                ReparacionState.BLOQUEADO if self.ciclo >= MAX_CICLOS else ReparacionState.RECHAZADO
-            )
-        # `ciclo`: the rejection counter after this result (0 once approved).
-        self.log(
-            "COMPLETAR_METROLOGIA",
-            w,
-            Operacion.METROLOGIA,
-            "COMPLETAR",
-            resultado=str(resultado),
-            ciclo=self.ciclo,
-        )
+        self.act(Operacion.METROLOGIA, resultado, w)
         self.wait(60, 60 * 30)
 
     def repair(self, outcome: str) -> None:
@@ -527,58 +505,56 @@ class SpoolHistory:
         pool = self.crew.reparacion
         if self.rng.random() < 0.1:  # taken by mistake, cancelled: back to RECHAZADO
             w = self.rng.choice(pool)
-            self.take(op, w, None)
+            self.act(op, Accion.TOMAR, w)
             self.wait(2, 20)
-            self.log("CANCELAR_REPARACION", w, op, "CANCELAR", ciclo=self.ciclo)
-            self.release()
+            self.act(op, Accion.CANCELAR, w)
             self.wait(20, 60 * 6)
         pauses = self.rng.choice((0, 0, 1)) + (1 if outcome == "pausado" else 0)
+        self.sessions(op, pool, outcome, pauses, REPAIR_PACE)
+
+    def sessions(
+        self, op: str, pool: tuple[DemoWorker, ...], outcome: str, pauses: int, pace: Pace
+    ) -> None:
+        """`pauses` paused sessions, then one ending as `outcome`, each by anyone in `pool`
+        (worker A starts, worker B may finish: collaboration after a pause)."""
         for i in range(pauses):
             w = self.rng.choice(pool)
-            self.take(op, w, None)
-            self.reparacion = ReparacionState.EN_REPARACION
-            self.wait(30, 200)
-            self.log("PAUSAR_REPARACION", w, op, "PAUSAR", ciclo=self.ciclo)
-            self.release()
-            self.reparacion = ReparacionState.REPARACION_PAUSADA
+            self.act(op, Accion.TOMAR, w)
+            self.wait(*pace.paused_session)
+            self.act(op, Accion.PAUSAR, w)
             if i < pauses - 1 or outcome != "pausado":
-                self.wait(20, 60 * 16)
+                self.wait(*pace.between)
         if outcome == "pausado":
             return
         w = self.rng.choice(pool)
-        self.take(op, w, None)
-        self.reparacion = ReparacionState.EN_REPARACION
+        self.act(op, Accion.TOMAR, w)
         if outcome == "en_progreso":
             return
-        self.wait(40, 240)
-        self.log("COMPLETAR_REPARACION", w, op, "COMPLETAR", ciclo=self.ciclo)
-        self.release()
-        self.cells.pop(Col.FECHA_QC_METROLOGIA, None)
-        self.reparacion = ReparacionState.PENDIENTE_METROLOGIA
-        self.wait(60, 60 * 24)
+        self.wait(*pace.last_session)
+        self.act(op, Accion.COMPLETAR, w)
+        self.wait(*pace.after)
 
     def rejections(self, n: int) -> None:
         """n consecutive RECHAZADO, each but the last followed by a finished repair."""
         for i in range(n):
-            self.metrologia(MetrologiaState.RECHAZADO)
+            self.metrologia(Resultado.RECHAZADO)
             if i < n - 1:
                 self.repair("completado")
 
     # shifting to the calendar -------------------------------------------------------
 
     def last_moment(self) -> datetime | None:
-        if self.events:
-            return self.events[-1].ts
-        if Col.FECHA_MATERIALES in self.cells:
-            return datetime.combine(self.cells[Col.FECHA_MATERIALES], SHIFT_START)
+        if self.acts:
+            return self.acts[-1].ts
+        if self.materiales is not None:
+            return datetime.combine(self.materiales, SHIFT_START)
         return None
 
     def shift(self, delta: timedelta) -> None:
-        for e in self.events:
-            e.ts += delta
-        for col, value in list(self.cells.items()):
-            if isinstance(value, datetime | date):
-                self.cells[col] = value + delta
+        for a in self.acts:
+            a.ts += delta
+        if self.materiales is not None:
+            self.materiales += delta
 
 
 def _play(h: SpoolHistory, stage: Stage) -> None:
@@ -587,7 +563,7 @@ def _play(h: SpoolHistory, stage: Stage) -> None:
     at = order.index(stage.key)
     if not stage.materiales:
         return
-    h.materiales()
+    h.arrive()
     if stage.key == "arm_pendiente":
         if h.rng.random() < 0.1:
             h.mistaken_take(Operacion.ARM, h.crew.arm)
@@ -609,7 +585,7 @@ def _play(h: SpoolHistory, stage: Stage) -> None:
         if h.rng.random() < 0.2:  # approved after a repair: the counter went back to 0
             h.rejections(h.rng.choice((1, 1, 2)))
             h.repair("completado")
-        h.metrologia(MetrologiaState.APROBADO)
+        h.metrologia(Resultado.APROBADO)
         return
     ciclo = stage.ciclo if stage.ciclo is not None else h.rng.choice((1, 1, 2))
     h.rejections(ciclo)
@@ -620,6 +596,53 @@ def _play(h: SpoolHistory, stage: Stage) -> None:
     }.get(stage.key)
     if repair:
         h.repair(repair)
+
+
+@functools.cache
+def _as_worker(w: DemoWorker) -> Worker:
+    """The demo worker as the transitions see a worker (never saved)."""
+    return Worker(id=w.id, nombre=w.nombre, apellido=w.apellido, activo=w.activo)
+
+
+def perform(h: SpoolHistory) -> tuple[Spool, list[Event]]:
+    """Play the planned acts through the app's own transitions on an in-memory spool.
+
+    The spool's cells and Estado_Detalle, and the Metadata rows (unsaved Events), are
+    exactly what the app would have written for those actions from the tablets.
+    """
+    spool = Spool(tag=h.tag, fecha_materiales=h.materiales)
+    spool.refresh_estado_detalle()
+    events: list[Event] = []
+    taken: Snapshot | None = None  # the cells before the last TOMAR: what CANCELAR restores
+    tz = plant_tz()
+    for act in h.acts:
+        now = act.ts.replace(tzinfo=tz)
+        ctx = TransitionContext(
+            _as_worker(act.worker), now, act.ts.date(), account=DEMO_STATION, snapshot=taken
+        )
+        try:
+            change = run_transition(spool, act.step.transition, ctx)
+        except ActionError as exc:  # a generator bug: the plan broke the plant's rules
+            raise RuntimeError(f"demo {h.tag}: {act.step.transition}: {exc.message}") from exc
+        if act.step.evento_tipo in OPENING_EVENTS:
+            taken = Snapshot(change.before)
+        audit = action_audit(act.step, change, ctx)
+        events.append(
+            Event(
+                id=act.id,
+                timestamp=now,
+                evento_tipo=audit.evento_tipo,
+                tag=h.tag,
+                worker_id=audit.worker_id,
+                worker_nombre=audit.worker_nombre,
+                operacion=audit.operacion,
+                accion=audit.accion,
+                fecha_operacion=ctx.today,
+                metadata_json=audit.meta,
+                account=DEMO_STATION,
+            )
+        )
+    return spool, events
 
 
 # --- the workbook ----------------------------------------------------------------------
@@ -675,50 +698,35 @@ def derive_row(row: dict[str, Any]) -> DerivedState:
     )
 
 
-def _finish_row(spool: SpoolRow, h: SpoolHistory, rng: random.Random) -> DemoSpool:
+def _finish_row(spool_row: SpoolRow, spool: Spool, rng: random.Random) -> DemoSpool:
     """The Operaciones row of a played spool; checks that it derives back to its stage."""
-    cells = h.cells
-    ocupado = cells.get(Col.OCUPADO_POR, "")
-    stage = spool.stage
-    estado = render_estado_detalle(
-        arm=stage.arm,
-        sold=stage.sold,
-        metrologia=stage.metrologia,
-        reparacion=stage.reparacion,
-        ciclo=h.ciclo,
-        ocupado_por=ocupado,
-    )
+    stage = spool_row.stage
     app = {
-        Col.TAG_SPOOL: spool.tag,
-        Col.OT: spool.ot,
-        Col.NV: spool.nv,
-        Col.FECHA_MATERIALES: format_date(cells.get(Col.FECHA_MATERIALES)),
-        Col.ARMADOR: cells.get(Col.ARMADOR, ""),
-        Col.FECHA_ARMADO: format_date(cells.get(Col.FECHA_ARMADO)),
-        Col.SOLDADOR: cells.get(Col.SOLDADOR, ""),
-        Col.FECHA_SOLDADURA: format_date(cells.get(Col.FECHA_SOLDADURA)),
-        Col.FECHA_QC_METROLOGIA: format_date(cells.get(Col.FECHA_QC_METROLOGIA)),
-        Col.OCUPADO_POR: ocupado,
-        Col.FECHA_OCUPACION: format_datetime(cells.get(Col.FECHA_OCUPACION)),
+        Col.TAG_SPOOL: spool_row.tag,
+        Col.OT: spool_row.ot,
+        Col.NV: spool_row.nv,
+        Col.FECHA_MATERIALES: format_date(spool.fecha_materiales),
+        **spool.app_cells(),
         Col.VERSION: str(_uuid4(rng)),
-        Col.ESTADO_DETALLE: estado,
     }
-    row = {name: app[name] if name in app else spool.office[name] for name in OPERACIONES_HEADER}
+    office = spool_row.office
+    row = {name: app[name] if name in app else office[name] for name in OPERACIONES_HEADER}
 
     derived = derive_row(row)
     got = (derived.arm, derived.sold, derived.metrologia, derived.reparacion)
+    played = (spool.arm, spool.sold, spool.metrologia, spool.reparacion)
     ciclo_ok = stage.ciclo is None or derived.ciclo == stage.ciclo
-    if got != stage.states or not ciclo_ok or derived.ciclo != h.ciclo:
+    if got != stage.states or played != got or not ciclo_ok or derived.ciclo != spool.ciclo:
         # A generator bug, not bad input: never write a demo that contradicts itself.
         raise RuntimeError(
-            f"demo {spool.tag}: se quería {stage.key} {stage.states} ciclo {h.ciclo}, "
-            f"la fila da {got} ciclo {derived.ciclo} ({estado!r})"
+            f"demo {spool_row.tag}: se quería {stage.key} {stage.states} ciclo {spool.ciclo}, "
+            f"la fila da {got} ciclo {derived.ciclo} ({spool.estado_detalle!r})"
         )
-    return DemoSpool(spool.tag, stage, h.ciclo, row)
+    return DemoSpool(spool_row.tag, stage, spool.ciclo, row)
 
 
 def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) -> None:
-    """Shift a played history (whole days, keeping clock times) so that it ends near now.
+    """Shift a planned history (whole days, keeping clock times) so that it ends near now.
 
     Occupied spools were taken today, a few hours ago (some since yesterday or before: the
     stuck occupations the dashboard warns about); the rest ended in the past two weeks.
@@ -738,9 +746,9 @@ def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) 
     while h.last_moment() > now:
         h.shift(timedelta(days=-1))
     if stage.occupied and not stuck:
-        # The open TOMAR: a few minutes to a few hours ago, after the event before it.
-        take = h.events[-1]
-        before = h.events[-2].ts if len(h.events) > 1 else take.ts - timedelta(days=1)
+        # The open TOMAR: a few minutes to a few hours ago, after the act before it.
+        take = h.acts[-1]
+        before = h.acts[-2].ts if len(h.acts) > 1 else take.ts - timedelta(days=1)
         # Within the last shift: during the shift, up to now; after it, before its end.
         day = now.date() if now.time() >= SHIFT_START else now.date() - timedelta(days=1)
         shift_start = datetime.combine(day, SHIFT_START)
@@ -750,36 +758,19 @@ def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) 
         if when <= before:
             when = before + (latest - before) / 2
         take.ts = when.replace(microsecond=0)
-        h.cells[Col.FECHA_OCUPACION] = take.ts
 
 
-def _metadata_rows(events: list[DemoEvent]) -> list[list[Any]]:
-    """Metadata rows in chronological order; the oldest with ISO 8601 timestamps, as
-    workbooks from before v3.0 hold them."""
-    events = sorted(events, key=lambda e: e.ts)
+def _metadata_rows(events: list[Event]) -> list[list[Any]]:
+    """Metadata rows in chronological order, as the app writes them; the oldest with ISO
+    8601 timestamps, as workbooks from before v3.0 hold them."""
+    events = sorted(events, key=lambda e: e.timestamp)
     iso_until = len(events) // 8
-    tz = plant_tz()
     rows: list[list[Any]] = [list(METADATA_COLUMNS)]
     for i, e in enumerate(events):
-        ts = (
-            e.ts.replace(tzinfo=tz).isoformat(timespec="seconds")
-            if i < iso_until
-            else format_datetime(e.ts)
-        )
-        rows.append(
-            [
-                str(e.id),
-                ts,
-                e.evento_tipo,
-                e.tag,
-                e.worker.id,
-                e.worker.short,
-                str(e.operacion),
-                e.accion,
-                format_date(e.ts.date()),
-                json.dumps(e.meta, ensure_ascii=False) if e.meta else "",
-            ]
-        )
+        row = metadata_row(e)
+        if i < iso_until:
+            row["Timestamp"] = e.timestamp.isoformat(timespec="seconds")
+        rows.append([row[c] for c in METADATA_COLUMNS])
     return rows
 
 
@@ -798,14 +789,15 @@ def build_demo(
     crew = Crew.from_workers(DEMO_WORKERS)
 
     demo_spools: list[DemoSpool] = []
-    events: list[DemoEvent] = []
+    events: list[Event] = []
     origin = datetime.combine(date(2000, 1, 3), SHIFT_START)  # any day: shifted later
-    for spool in _spool_rows(rng, spools):
-        h = SpoolHistory(rng, crew, spool.tag, origin + timedelta(minutes=rng.uniform(0, 500)))
-        _play(h, spool.stage)
-        _calendar(h, spool.stage, rng, now)
-        demo_spools.append(_finish_row(spool, h, rng))
-        events.extend(h.events)
+    for spool_row in _spool_rows(rng, spools):
+        h = SpoolHistory(rng, crew, spool_row.tag, origin + timedelta(minutes=rng.uniform(0, 500)))
+        _play(h, spool_row.stage)
+        _calendar(h, spool_row.stage, rng, now)
+        spool, played = perform(h)
+        demo_spools.append(_finish_row(spool_row, spool, rng))
+        events.extend(played)
 
     operaciones = [list(OPERACIONES_HEADER)] + [list(s.row.values()) for s in demo_spools]
     trabajadores = [list(TRABAJADORES_COLUMNS)] + [
@@ -865,42 +857,21 @@ def write_demo_workbook(wb: Any, demo: DemoWorkbook, check: WorkbookCheck) -> No
 
     One spreadsheets.batchUpdate creates the four sheets with room to grow and deletes the
     old ZEUES sheets and empty leftovers (the default first sheet); one values.batchUpdate
-    (RAW: text stays text) fills them. A placeholder sheet keeps the workbook from ever
-    having no sheet in between, which the API refuses.
+    (RAW: text stays text) fills them.
     """
-    used = set(check.sheets.values())
-    new_ids = iter(i for i in range(1_000_001, 2_000_000) if i not in used)
-    placeholder = next(new_ids)
-    existing_titles = set(check.sheets)
-    placeholder_title = next(
-        f"zeues-demo-{n}" for n in range(1, 1000) if f"zeues-demo-{n}" not in existing_titles
-    )
-    requests: list[dict[str, Any]] = [
-        {"addSheet": {"properties": {"sheetId": placeholder, "title": placeholder_title}}}
-    ]
-    requests += [
-        {"deleteSheet": {"sheetId": sid}}
-        for title, sid in check.sheets.items()
-        if title in ZEUES_SHEETS or title not in check.non_empty
-    ]
-    for index, (title, rows) in enumerate(demo.sheets().items()):
-        requests.append(
-            {
-                "addSheet": {
-                    "properties": {
-                        "sheetId": next(new_ids),
-                        "title": title,
-                        "index": index,
-                        "gridProperties": {
-                            "rowCount": len(rows) + SPARE_ROWS[title],
-                            "columnCount": len(rows[0]) + SPARE_COLS,
-                        },
-                    }
-                }
-            }
+    new = [
+        sheets.NewSheet(
+            title,
+            rows=len(rows) + SPARE_ROWS[title],
+            cols=len(rows[0]) + SPARE_COLS,
+            index=index,
         )
-    requests.append({"deleteSheet": {"sheetId": placeholder}})
-    wb.batch_update({"requests": requests})
+        for index, (title, rows) in enumerate(demo.sheets().items())
+    ]
+    old = [sid for t, sid in check.sheets.items() if t in ZEUES_SHEETS or t not in check.non_empty]
+    sheets.replace_sheets(
+        wb, new, delete=old, existing=check.sheets, placeholder_prefix="zeues-demo-"
+    )
     sheets.write_cells({sheets.sheet_range(t, "A1"): rows for t, rows in demo.sheets().items()})
 
 
@@ -916,7 +887,7 @@ class DemoLogin:
 
 
 DEMO_LOGINS: tuple[DemoLogin, ...] = (
-    DemoLogin("estacion", "zeues-estacion", "Estación"),
+    DemoLogin(DEMO_STATION, "zeues-estacion", "Estación"),
     DemoLogin("pantalla", "zeues-pantalla", "Pantalla"),
     DemoLogin("supervisor", "zeues-supervisor", "Supervisor", is_staff=True),
 )

@@ -5,6 +5,10 @@ when ZEUES_SHEET_ID is set, the local Sheets backend otherwise. The same gspread
 against both. Every request goes through `RetryingHTTPClient`: rate limits (429), server
 errors (5xx), timeouts and dropped connections are retried with exponential backoff and
 jitter, then fail with `SheetUnavailableError`.
+
+Every Sheets API request is built here: values reads and writes, and the structure changes
+(add or delete sheets, grow or shrink a grid) that the flusher, import, demo and migration
+send through `StructureBatch`, `add_sheets`, `delete_sheets` and `replace_sheets`.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import gspread
@@ -27,6 +32,9 @@ from gspread.utils import ValueInputOption, ValueRenderOption
 from spools.workbook.columns import HeaderMap, quote_sheet
 
 log = logging.getLogger(__name__)
+
+# The open workbook's type, for callers that hold one without importing gspread themselves.
+Spreadsheet = gspread.Spreadsheet
 
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 SCOPES = ["https://www.googleapis.com/auth/spreadsheets"]
@@ -154,7 +162,7 @@ def spreadsheet_id() -> str:
     return LOCAL_SPREADSHEET_ID
 
 
-def open_workbook() -> gspread.Spreadsheet:
+def open_workbook() -> Spreadsheet:
     """The gspread `Spreadsheet` of the configured backend (stable entry point)."""
     return get_client().open_by_key(spreadsheet_id())
 
@@ -171,15 +179,17 @@ def read_value_ranges(ranges: Iterable[str]) -> list[dict]:
     `values` (absent when empty).
     """
     reply = get_client().http_client.values_batch_get(
-        spreadsheet_id(),
-        list(ranges),
-        params={
-            "valueRenderOption": ValueRenderOption.unformatted,
-            "dateTimeRenderOption": "SERIAL_NUMBER",
-            "majorDimension": "ROWS",
-        },
+        spreadsheet_id(), list(ranges), params=_read_params(ValueRenderOption.unformatted)
     )
     return reply.get("valueRanges", [])
+
+
+def _read_params(render: str) -> dict[str, str]:
+    return {
+        "valueRenderOption": render,
+        "dateTimeRenderOption": "SERIAL_NUMBER",
+        "majorDimension": "ROWS",
+    }
 
 
 def read_ranges(ranges: Iterable[str]) -> list[list[list]]:
@@ -199,14 +209,7 @@ def grid_rows_of(value_range: dict) -> int | None:
 def add_rows(sheet: str, count: int) -> None:
     """Grow a sheet's grid by `count` rows (writing past the grid edge fails)."""
     wb = open_workbook()
-    ws = wb.worksheet(sheet)
-    wb.batch_update(
-        {
-            "requests": [
-                {"appendDimension": {"sheetId": ws.id, "dimension": "ROWS", "length": count}}
-            ]
-        }
-    )
+    StructureBatch().grow(wb.worksheet(sheet).id, "ROWS", count).send(wb)
 
 
 def sheet_range(sheet: str, cells: str = "") -> str:
@@ -224,12 +227,170 @@ def write_cells(updates: Mapping[str, Any]) -> dict:
 
     `updates` maps an A1 range to a single value or a list of rows.
     """
-    data = []
-    for rng, value in updates.items():
-        values = value if isinstance(value, list) else [[value]]
-        data.append({"range": rng, "values": values, "majorDimension": "ROWS"})
-    if not data:
+    ranges = [(rng, v if isinstance(v, list) else [[v]]) for rng, v in updates.items()]
+    if not ranges:
         return {}
     return get_client().http_client.values_batch_update(
-        spreadsheet_id(), {"valueInputOption": ValueInputOption.raw, "data": data}
+        spreadsheet_id(), _values_batch_body(ranges, ValueInputOption.raw)
     )
+
+
+def _values_batch_body(ranges: Iterable[tuple[str, list[list]]], option: str) -> dict:
+    """A values.batchUpdate body writing each (A1 range, rows)."""
+    data = [{"range": rng, "values": rows, "majorDimension": "ROWS"} for rng, rows in ranges]
+    return {"valueInputOption": option, "data": data}
+
+
+# --- talking to an open Spreadsheet ------------------------------------------------------
+# Import, export, the demo and the migration work on a gspread Spreadsheet they already hold
+# (and count its calls); every request they send is built here.
+
+
+def read_sheet_values(
+    wb: Spreadsheet, ranges: list[str], render: str = ValueRenderOption.unformatted
+) -> list[list[list]]:
+    """One values.batchGet (dates as serial numbers): one list of rows per range, in order.
+
+    A range the reply leaves out reads as empty.
+    """
+    reply = wb.values_batch_get(ranges, params=_read_params(render))
+    got = [vr.get("values", []) for vr in reply.get("valueRanges", [])]
+    return got + [[] for _ in range(len(ranges) - len(got))]
+
+
+def write_ranges(
+    wb: Spreadsheet, ranges: Iterable[tuple[str, list[list]]], *, user_entered: bool = False
+) -> dict:
+    """One values.batchUpdate writing each (A1 range, rows).
+
+    RAW by default (text stays text, never a formula); `user_entered` only for the cells meant
+    to be parsed as a person typing them (dates, real formulas).
+    """
+    option = ValueInputOption.user_entered if user_entered else ValueInputOption.raw
+    return wb.values_batch_update(_values_batch_body(ranges, option))
+
+
+def write_rows(wb: Spreadsheet, top_left: str, rows: list[list]) -> dict:
+    """One values.update, RAW, of `rows` from the A1 cell `top_left` on."""
+    return wb.values_update(
+        top_left,
+        params={"valueInputOption": ValueInputOption.raw},
+        body={"values": rows, "majorDimension": "ROWS"},
+    )
+
+
+# --- changing the workbook's structure ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSheet:
+    """A sheet to add: title, grid size (the API's default 1000×26 when not given), and id,
+    position and hiding only when given."""
+
+    title: str
+    rows: int | None = None
+    cols: int | None = None
+    sheet_id: int | None = None
+    index: int | None = None
+    hidden: bool = False
+
+    def request(self) -> dict:
+        props: dict[str, Any] = {"title": self.title}
+        if self.sheet_id is not None:
+            props["sheetId"] = self.sheet_id
+        if self.index is not None:
+            props["index"] = self.index
+        if self.hidden:
+            props["hidden"] = True
+        if self.rows is not None or self.cols is not None:
+            grid = {"rowCount": self.rows, "columnCount": self.cols}
+            props["gridProperties"] = {k: v for k, v in grid.items() if v is not None}
+        return {"addSheet": {"properties": props}}
+
+
+@dataclass
+class StructureBatch:
+    """Structure changes sent together in one spreadsheets.batchUpdate, applied in order."""
+
+    requests: list[dict] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def add_sheet(self, sheet: NewSheet) -> StructureBatch:
+        self.requests.append(sheet.request())
+        return self
+
+    def delete_sheet(self, sheet_id: int) -> StructureBatch:
+        self.requests.append({"deleteSheet": {"sheetId": sheet_id}})
+        return self
+
+    def grow(self, sheet_id: int, dimension: str, length: int) -> StructureBatch:
+        """Append `length` ROWS or COLUMNS at the grid's end."""
+        self.requests.append(
+            {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
+        )
+        return self
+
+    def shrink(self, sheet_id: int, dimension: str, start: int, end: int) -> StructureBatch:
+        """Delete ROWS or COLUMNS [start, end) (0-based), with their cells."""
+        span = {"sheetId": sheet_id, "dimension": dimension, "startIndex": start, "endIndex": end}
+        self.requests.append({"deleteDimension": {"range": span}})
+        return self
+
+    def send(self, wb: Spreadsheet) -> dict:
+        """One spreadsheets.batchUpdate; nothing is sent for an empty batch."""
+        if not self.requests:
+            return {}
+        return wb.batch_update({"requests": self.requests})
+
+
+def add_sheets(wb: Spreadsheet, sheets: Iterable[NewSheet]) -> list[int]:
+    """Add sheets in one batchUpdate (none sent for no sheets); their ids, in order."""
+    batch = StructureBatch()
+    for sheet in sheets:
+        batch.add_sheet(sheet)
+    reply = batch.send(wb)
+    return [r["addSheet"]["properties"]["sheetId"] for r in reply.get("replies", [])]
+
+
+def delete_sheets(wb: Spreadsheet, sheet_ids: Iterable[int]) -> None:
+    """Delete sheets in one batchUpdate (none sent for no sheets)."""
+    batch = StructureBatch()
+    for sheet_id in sheet_ids:
+        batch.delete_sheet(sheet_id)
+    batch.send(wb)
+
+
+def replace_sheets(
+    wb: Spreadsheet,
+    new: Iterable[NewSheet],
+    *,
+    delete: Iterable[int],
+    existing: Mapping[str, int],
+    placeholder_prefix: str = "zeues-",
+) -> dict:
+    """Delete sheets and add `new` ones in a single batchUpdate.
+
+    `existing` maps the workbook's titles to their ids. The API refuses to leave a
+    spreadsheet without sheets, so a placeholder (a free title and id) is added first and
+    deleted last. The new sheets get ids above a million that are not in use.
+    """
+    used = set(existing.values())
+    free_ids = iter(i for i in range(1_000_001, 2_000_000) if i not in used)
+    placeholder = next(free_ids)
+    title = next(
+        f"{placeholder_prefix}{n}"
+        for n in range(1, 1000)
+        if f"{placeholder_prefix}{n}" not in existing
+    )
+    batch = StructureBatch().add_sheet(NewSheet(title, sheet_id=placeholder))
+    for sheet_id in delete:
+        batch.delete_sheet(sheet_id)
+    for sheet in new:
+        batch.add_sheet(replace(sheet, sheet_id=next(free_ids)))
+    return batch.delete_sheet(placeholder).send(wb)
+
+
+# A request the API refused (not retried), for callers that must not import gspread.
+SheetAPIError = APIError

@@ -22,7 +22,7 @@ domain.md "Migration v2.1 → v3.0". A v2.1 workbook lacks `Ocupado_Por`, `Fecha
 Rollback restores the latest complete backup: grid sizes back to what they were, the cells
 that differ rewritten, then a cell-by-cell comparison.
 
-All I/O is a handful of gspread calls on the Spreadsheet (reads and writes batched), counted
+All I/O is a handful of gateway calls on the Spreadsheet (reads and writes batched), counted
 in `ApiCalls` so a run can say what it cost against Google's quotas.
 """
 
@@ -32,7 +32,6 @@ import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
@@ -46,12 +45,16 @@ from spools.workbook.columns import (
     a1,
     column_letter,
 )
-from spools.workbook.gateway import sheet_range
+from spools.workbook.gateway import (
+    NewSheet,
+    Spreadsheet,
+    StructureBatch,
+    read_sheet_values,
+    sheet_range,
+    write_ranges,
+)
 from spools.workbook.pull import parse_spool_row
 from spools.workbook.values import cell_text, is_blank, normalize_header
-
-if TYPE_CHECKING:
-    import gspread
 
 BACKUP_PREFIX = "_backup_v21_"
 BACKUP_MARK = "ZEUES copia de seguridad v2.1"
@@ -59,12 +62,6 @@ BACKUP_MARK = "ZEUES copia de seguridad v2.1"
 MAX_REQUEST_CHARS = 2_000_000
 # How many differing cells a failed verification names before summarising.
 MAX_REPORTED = 10
-
-READ_PARAMS = {
-    "valueRenderOption": "UNFORMATTED_VALUE",
-    "dateTimeRenderOption": "SERIAL_NUMBER",
-    "majorDimension": "ROWS",
-}
 
 Report = Callable[[str], None]
 
@@ -110,14 +107,15 @@ class Block:
     col0: int
     rows: list[list]
 
-    def as_data(self) -> dict:
-        return {"range": a1(self.sheet, self.row1, self.col0), "values": self.rows}
+    def as_range(self) -> tuple[str, list[list]]:
+        """(A1 range of the top-left cell, rows), as the gateway writes it."""
+        return a1(self.sheet, self.row1, self.col0), self.rows
 
 
 class WorkbookIO:
-    """The few gspread calls the migration makes, each one counted."""
+    """The few gateway calls the migration makes, each one counted."""
 
-    def __init__(self, spreadsheet: gspread.Spreadsheet, calls: ApiCalls | None = None) -> None:
+    def __init__(self, spreadsheet: Spreadsheet, calls: ApiCalls | None = None) -> None:
         self.spreadsheet = spreadsheet
         self.calls = calls if calls is not None else ApiCalls()
 
@@ -147,9 +145,7 @@ class WorkbookIO:
         if not ranges:
             return []
         self.calls.reads += 1
-        reply = self.spreadsheet.values_batch_get(ranges, params=dict(READ_PARAMS))
-        got = [vr.get("values", []) for vr in reply.get("valueRanges", [])]
-        return got + [[] for _ in range(len(ranges) - len(got))]
+        return read_sheet_values(self.spreadsheet, ranges)
 
     def write(self, blocks: Iterable[Block]) -> int:
         """values.batchUpdate with RAW input (text stays text), split only when very large.
@@ -157,30 +153,30 @@ class WorkbookIO:
         Blocks are sent in order, so a block placed last lands only after all the others.
         """
         sent = 0
-        for data in _pack(blocks):
+        for ranges in _pack(blocks):
             self.calls.writes += 1
-            self.spreadsheet.values_batch_update({"valueInputOption": "RAW", "data": data})
+            write_ranges(self.spreadsheet, ranges)
             sent += 1
         return sent
 
-    def change_structure(self, requests: list[dict]) -> None:
-        """One spreadsheets.batchUpdate (add sheets, resize grids)."""
-        if not requests:
+    def change_structure(self, batch: StructureBatch) -> None:
+        """One spreadsheets.batchUpdate (add sheets, resize grids); none for an empty batch."""
+        if not batch:
             return
         self.calls.writes += 1
-        self.spreadsheet.batch_update({"requests": requests})
+        batch.send(self.spreadsheet)
 
 
-def _pack(blocks: Iterable[Block]) -> list[list[dict]]:
-    requests: list[list[dict]] = []
-    current: list[dict] = []
+def _pack(blocks: Iterable[Block]) -> list[list[tuple[str, list[list]]]]:
+    requests: list[list[tuple[str, list[list]]]] = []
+    current: list[tuple[str, list[list]]] = []
     size = 0
     for block in blocks:
         for piece, piece_size in _split(block):
             if current and size + piece_size > MAX_REQUEST_CHARS:
                 requests.append(current)
                 current, size = [], 0
-            current.append(piece.as_data())
+            current.append(piece.as_range())
             size += piece_size
     if current:
         requests.append(current)
@@ -270,6 +266,18 @@ def _describe_differences(
     if len(diffs) > MAX_REPORTED:
         lines.append(f"  … y {len(diffs) - MAX_REPORTED} celdas más en {sheet}")
     return lines
+
+
+def _compare(sheet: str, expected: list[list], actual: list[list]) -> list[str]:
+    """The lines naming every cell of `sheet` that differs (none when identical)."""
+    return _describe_differences(sheet, _differences(expected, actual))
+
+
+def _capped(lines: list[str], more: str) -> list[str]:
+    """The first MAX_REPORTED lines, then one saying how many more `more` there are."""
+    if len(lines) <= MAX_REPORTED:
+        return lines
+    return lines[:MAX_REPORTED] + [f"  … y {len(lines) - MAX_REPORTED} {more}"]
 
 
 def _row_spans(rows1: list[int]) -> str:
@@ -476,14 +484,12 @@ class MigrationPlan:
         return cells
 
 
+# The parsed row's keys that make a spool's state, in the order verification reports them.
+_STATE_KEYS = ("arm", "sold", "metrologia", "reparacion", "ciclo")
+
+
 def _states(values: dict) -> tuple:
-    return (
-        values["arm"],
-        values["sold"],
-        values["metrologia"],
-        values["reparacion"],
-        values["ciclo"],
-    )
+    return tuple(values[key] for key in _STATE_KEYS)
 
 
 def estado_detalle_for(header: HeaderMap, row: list, tag: str) -> tuple[str, dict]:
@@ -492,14 +498,7 @@ def estado_detalle_for(header: HeaderMap, row: list, tag: str) -> tuple[str, dic
     Uses the pull's own row parser, so the migration and the app can never disagree.
     """
     values = parse_spool_row(header, row, tag)
-    text = render_estado_detalle(
-        arm=values["arm"],
-        sold=values["sold"],
-        metrologia=values["metrologia"],
-        reparacion=values["reparacion"],
-        ciclo=values["ciclo"],
-        ocupado_por=values["ocupado_por"],
-    )
+    text = render_estado_detalle(**{key: values[key] for key in (*_STATE_KEYS, "ocupado_por")})
     return text, values
 
 
@@ -646,66 +645,67 @@ def new_backup_id(snapshot: Snapshot) -> str:
     return backup_id
 
 
+def _backup_manifest(
+    backup_id: str, part: int, parts: int, info: SheetInfo, rows: list[list], taken_at: str
+) -> dict:
+    """What row 1 of a backup sheet records about its source sheet."""
+    return {
+        "backup": backup_id,
+        "part": part,
+        "parts": parts,
+        "source": info.title,
+        "grid_rows": info.rows,
+        "grid_cols": info.cols,
+        "value_rows": len(rows),
+        "taken_at": taken_at,
+    }
+
+
+def _write_backup(io: WorkbookIO, snapshot: Snapshot, backup: Backup) -> None:
+    """Add one hidden sheet per source sheet, then write the values and the manifests."""
+    new_sheets, blocks, manifests = StructureBatch(), [], []
+    taken_at = timezone.localtime().strftime("%d-%m-%Y %H:%M:%S")
+    for part, info in enumerate(snapshot.sheets, start=1):
+        rows = snapshot.values[info.title]
+        title = _backup_title(backup.id, part)
+        width = max([2] + [len(r) for r in rows])
+        new_sheets.add_sheet(NewSheet(title, rows=len(rows) + 1, cols=width, hidden=True))
+        if rows:
+            blocks.append(Block(title, 2, 0, [list(r) for r in rows]))
+        manifest = _backup_manifest(backup.id, part, len(snapshot.sheets), info, rows, taken_at)
+        manifests.append(
+            Block(title, 1, 0, [[BACKUP_MARK, json.dumps(manifest, ensure_ascii=False)]])
+        )
+        backup.sheets[part] = SheetInfo(title, -1, len(rows) + 1, 0, True)
+        backup.manifests[part] = manifest
+    io.change_structure(new_sheets)
+    # The manifests go last: a backup interrupted half-way has none and is never used.
+    io.write(blocks + manifests)
+
+
+def _check_backup(io: WorkbookIO, snapshot: Snapshot, backup: Backup) -> None:
+    """Read the copy back and fail unless it holds every cell of the workbook."""
+    copy = read_backup(io, backup)
+    problems = []
+    for info in snapshot.sheets:
+        problems += _compare(info.title, snapshot.values[info.title], copy.get(info.title, []))
+    if problems:
+        raise VerificationFailed(
+            f"La copia de seguridad {backup.id} no coincide con el libro; no se modificó "
+            "nada más:\n" + "\n".join(problems)
+        )
+
+
 def take_backup(io: WorkbookIO, snapshot: Snapshot, report: Report = print) -> Backup:
     """Copy every sheet's values into new hidden sheets, then check the copy cell by cell.
 
     Costs one batchUpdate (add the sheets), one values.batchUpdate (more only for a very
     large workbook) and one batchGet to read the copy back.
     """
-    backup_id = new_backup_id(snapshot)
-    backup = Backup(backup_id)
-    requests, blocks, manifests = [], [], []
-    taken_at = timezone.localtime().strftime("%d-%m-%Y %H:%M:%S")
-    for part, info in enumerate(snapshot.sheets, start=1):
-        rows = snapshot.values[info.title]
-        title = _backup_title(backup_id, part)
-        requests.append(
-            {
-                "addSheet": {
-                    "properties": {
-                        "title": title,
-                        "hidden": True,
-                        "gridProperties": {
-                            "rowCount": len(rows) + 1,
-                            "columnCount": max([2] + [len(r) for r in rows]),
-                        },
-                    }
-                }
-            }
-        )
-        if rows:
-            blocks.append(Block(title, 2, 0, [list(r) for r in rows]))
-        manifest = {
-            "backup": backup_id,
-            "part": part,
-            "parts": len(snapshot.sheets),
-            "source": info.title,
-            "grid_rows": info.rows,
-            "grid_cols": info.cols,
-            "value_rows": len(rows),
-            "taken_at": taken_at,
-        }
-        manifests.append(
-            Block(title, 1, 0, [[BACKUP_MARK, json.dumps(manifest, ensure_ascii=False)]])
-        )
-        backup.sheets[part] = SheetInfo(title, -1, len(rows) + 1, 0, True)
-        backup.manifests[part] = manifest
-    io.change_structure(requests)
-    # The manifests go last: a backup interrupted half-way has none and is never used.
-    io.write(blocks + manifests)
-    report(f"      copia {backup_id}: {len(snapshot.sheets)} hojas ({BACKUP_PREFIX}{backup_id}_1…)")
-
-    copy = read_backup(io, backup)
-    problems = []
-    for info in snapshot.sheets:
-        problems += _describe_differences(
-            info.title, _differences(snapshot.values[info.title], copy.get(info.title, []))
-        )
-    if problems:
-        raise VerificationFailed(
-            f"La copia de seguridad {backup_id} no coincide con el libro; no se modificó "
-            "nada más:\n" + "\n".join(problems)
-        )
+    backup = Backup(new_backup_id(snapshot))
+    _write_backup(io, snapshot, backup)
+    report(f"      copia {backup.id}: {len(snapshot.sheets)} hojas ({BACKUP_PREFIX}{backup.id}_1…)")
+    _check_backup(io, snapshot, backup)
     report("      copia verificada celda por celda")
     return backup
 
@@ -716,17 +716,7 @@ def take_backup(io: WorkbookIO, snapshot: Snapshot, report: Report = print) -> B
 def widen_grid(io: WorkbookIO, plan: MigrationPlan) -> None:
     """Add grid columns to Operaciones so that the new columns fit."""
     if plan.widen_by:
-        io.change_structure(
-            [
-                {
-                    "appendDimension": {
-                        "sheetId": plan.grid.sheet_id,
-                        "dimension": "COLUMNS",
-                        "length": plan.widen_by,
-                    }
-                }
-            ]
-        )
+        io.change_structure(StructureBatch().grow(plan.grid.sheet_id, "COLUMNS", plan.widen_by))
 
 
 def add_columns(io: WorkbookIO, plan: MigrationPlan) -> None:
@@ -741,54 +731,68 @@ def fill_rows(io: WorkbookIO, plan: MigrationPlan) -> None:
         io.write(_blocks(OPERACIONES, {(f.row1 - 1, f.col0): f.value for f in plan.fills}))
 
 
+def _expected_values(plan: MigrationPlan, title: str) -> list[list]:
+    """A sheet's values as the plan leaves them: as read before, plus the cells it writes."""
+    expected = [list(r) for r in plan.snapshot.values[title]]
+    if title == OPERACIONES:
+        for (r, c), value in plan.written_cells().items():
+            while len(expected) <= r:
+                expected.append([])
+            row = expected[r]
+            row += [""] * (c + 1 - len(row))
+            row[c] = value
+    return expected
+
+
+def _value_problems(plan: MigrationPlan, after: dict[str, list[list]]) -> list[str]:
+    """Row counts and every cell of every sheet against what the plan leaves."""
+    problems: list[str] = []
+    for title, now in after.items():
+        before = plan.snapshot.values[title]
+        if _height(now) != _height(before):
+            problems.append(f"  {title}: {_height(now)} filas, antes {_height(before)}")
+        problems += _compare(title, _expected_values(plan, title), now)
+    return problems
+
+
+def _row_problem(plan: MigrationPlan, header: HeaderMap, row1: int, row: list) -> str | None:
+    """What is wrong with one migrated spool row, if anything."""
+    tag = cell_text(header.get(row, Col.TAG_SPOOL))
+    if not tag:
+        return None
+    if is_blank(header.get(row, Col.VERSION)) or is_blank(header.get(row, Col.ESTADO_DETALLE)):
+        return f"  fila {row1} {tag}: version o Estado_Detalle vacío"
+    expected_states = plan.expected_states.get(row1)
+    if expected_states is None:
+        return None  # not written by this run
+    values = parse_spool_row(header, row, tag)
+    if _states(values) != expected_states:
+        return (
+            f"  fila {row1} {tag}: Estado_Detalle {values['estado_detalle']!r} "
+            f"indica {_states(values)}, sus columnas indican {expected_states}"
+        )
+    return None
+
+
+def _operaciones_problems(plan: MigrationPlan, rows: list[list]) -> list[str]:
+    """The new headers present, and every spool row filled and coherent."""
+    header = HeaderMap.from_row(OPERACIONES, rows[0] if rows else [])
+    missing = header.missing(V30_NEW_COLUMNS)
+    if missing:
+        return [f"  {OPERACIONES}: falta la columna {name} en el encabezado" for name in missing]
+    bad_rows = [
+        problem
+        for offset, row in enumerate(rows[1:])
+        if (problem := _row_problem(plan, header, offset + 2, row)) is not None
+    ]
+    return _capped(bad_rows, "filas más")
+
+
 def verify_migration(io: WorkbookIO, plan: MigrationPlan) -> None:
     """Read the workbook again and fail loudly unless it is exactly what the plan makes."""
     titles = [s.title for s in plan.snapshot.sheets]
     after = dict(zip(titles, io.read([sheet_range(t) for t in titles]), strict=True))
-    problems: list[str] = []
-    for title in titles:
-        before = plan.snapshot.values[title]
-        now = after[title]
-        if _height(now) != _height(before):
-            problems.append(f"  {title}: {_height(now)} filas, antes {_height(before)}")
-        expected = [list(r) for r in before]
-        if title == OPERACIONES:
-            for (r, c), value in plan.written_cells().items():
-                while len(expected) <= r:
-                    expected.append([])
-                row = expected[r]
-                row += [""] * (c + 1 - len(row))
-                row[c] = value
-        problems += _describe_differences(title, _differences(expected, now))
-
-    rows = after[OPERACIONES]
-    header = HeaderMap.from_row(OPERACIONES, rows[0] if rows else [])
-    for name in header.missing(V30_NEW_COLUMNS):
-        problems.append(f"  {OPERACIONES}: falta la columna {name} en el encabezado")
-    if not header.missing(V30_NEW_COLUMNS):
-        bad_rows = []
-        for offset, row in enumerate(rows[1:]):
-            row1 = offset + 2
-            tag = cell_text(header.get(row, Col.TAG_SPOOL))
-            if not tag:
-                continue
-            if is_blank(header.get(row, Col.VERSION)) or is_blank(
-                header.get(row, Col.ESTADO_DETALLE)
-            ):
-                bad_rows.append(f"  fila {row1} {tag}: version o Estado_Detalle vacío")
-                continue
-            expected_states = plan.expected_states.get(row1)
-            if expected_states is None:
-                continue  # not written by this run
-            values = parse_spool_row(header, row, tag)
-            if _states(values) != expected_states:
-                bad_rows.append(
-                    f"  fila {row1} {tag}: Estado_Detalle {values['estado_detalle']!r} "
-                    f"indica {_states(values)}, sus columnas indican {expected_states}"
-                )
-        problems += bad_rows[:MAX_REPORTED]
-        if len(bad_rows) > MAX_REPORTED:
-            problems.append(f"  … y {len(bad_rows) - MAX_REPORTED} filas más")
+    problems = _value_problems(plan, after) + _operaciones_problems(plan, after[OPERACIONES])
     if problems:
         raise VerificationFailed(
             "La verificación de la migración falló:\n"
@@ -809,12 +813,8 @@ class MigrationResult:
     rows_filled: int = 0
 
 
-def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) -> MigrationResult:
-    """Upgrade the workbook to v3.0 (or, with dry_run, only say what that would change)."""
-    result = MigrationResult(dry_run=dry_run)
-    report("[1/6] Leyendo el libro (todas las hojas en una lectura)…")
-    snapshot = read_workbook(io)
-    plan = plan_migration(snapshot)
+def _report_workbook(snapshot: Snapshot, plan: MigrationPlan, report: Report) -> None:
+    """Step 1's summary: sheets, Operaciones' size, backups that cannot be used."""
     report(
         f"      {len(snapshot.sheets)} hojas; {OPERACIONES}: {plan.data_rows} filas con "
         f"TAG_SPOOL, {plan.used_width} columnas usadas, grilla "
@@ -825,15 +825,10 @@ def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) ->
             f"      Atención: la copia {backup.id} está incompleta (una ejecución se "
             "interrumpió al tomarla); no se usa y puede borrarse."
         )
-    if plan.nothing_to_do:
-        report(
-            "Nada que hacer: el libro ya tiene las columnas v3.0 y todas las filas tienen "
-            "version y Estado_Detalle. No se escribió nada."
-        )
-        result.nothing_to_do = True
-        return result
 
-    reused = reusable_backup(io, snapshot)
+
+def _report_plan(plan: MigrationPlan, reused: Backup | None, report: Report) -> None:
+    """Exactly what the run will change, and which backup it relies on."""
     report("Plan:")
     for line in describe_plan(plan):
         report("  " + line)
@@ -844,22 +839,15 @@ def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) ->
         )
     else:
         report(
-            f"  Copia de seguridad: se toma una nueva de las {len(snapshot.sheets)} hojas en "
-            f"hojas ocultas {BACKUP_PREFIX}<fecha>_<n>."
+            f"  Copia de seguridad: se toma una nueva de las {len(plan.snapshot.sheets)} "
+            f"hojas en hojas ocultas {BACKUP_PREFIX}<fecha>_<n>."
         )
-    if dry_run:
-        report("Simulación (--dry-run): no se escribió nada.")
-        return result
 
-    report("[2/6] Copia de seguridad…")
-    if reused is not None:
-        backup = reused
-        report(f"      se reutiliza la copia {backup.id}")
-        result.backup_reused = True
-    else:
-        backup = take_backup(io, snapshot, report)
-    result.backup_id = backup.id
 
+def _apply_plan(
+    io: WorkbookIO, plan: MigrationPlan, result: MigrationResult, report: Report
+) -> None:
+    """Steps 3 to 5: widen the grid, add the columns, fill the rows."""
     report(f"[3/6] Grilla de {OPERACIONES}…")
     widen_grid(io, plan)
     report(
@@ -879,6 +867,39 @@ def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) ->
     fill_rows(io, plan)
     result.cells_filled, result.rows_filled = len(plan.fills), len(plan.rows_to_fill)
     report(f"      {result.cells_filled} celdas en {result.rows_filled} filas")
+
+
+def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) -> MigrationResult:
+    """Upgrade the workbook to v3.0 (or, with dry_run, only say what that would change)."""
+    result = MigrationResult(dry_run=dry_run)
+    report("[1/6] Leyendo el libro (todas las hojas en una lectura)…")
+    snapshot = read_workbook(io)
+    plan = plan_migration(snapshot)
+    _report_workbook(snapshot, plan, report)
+    if plan.nothing_to_do:
+        report(
+            "Nada que hacer: el libro ya tiene las columnas v3.0 y todas las filas tienen "
+            "version y Estado_Detalle. No se escribió nada."
+        )
+        result.nothing_to_do = True
+        return result
+
+    reused = reusable_backup(io, snapshot)
+    _report_plan(plan, reused, report)
+    if dry_run:
+        report("Simulación (--dry-run): no se escribió nada.")
+        return result
+
+    report("[2/6] Copia de seguridad…")
+    if reused is not None:
+        backup = reused
+        report(f"      se reutiliza la copia {backup.id}")
+        result.backup_reused = True
+    else:
+        backup = take_backup(io, snapshot, report)
+    result.backup_id = backup.id
+
+    _apply_plan(io, plan, result, report)
     report("[6/6] Verificando…")
     verify_migration(io, plan)
     report(
@@ -895,9 +916,31 @@ def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) ->
 class RollbackPlan:
     backup: Backup
     values: dict[str, list[list]]  # what each source sheet must hold
-    structure: list[dict]
+    structure: StructureBatch
     cells: dict[str, dict[tuple[int, int], object]]  # sheet → cells to rewrite
     lines: list[str]
+
+
+def _restore_grid(
+    structure: StructureBatch, source: str, info: SheetInfo | None, manifest: dict
+) -> list[str]:
+    """Queue what gives `source` back the backup's grid (recreating a deleted sheet)."""
+    want_rows, want_cols = manifest["grid_rows"], manifest["grid_cols"]
+    if info is None:
+        structure.add_sheet(NewSheet(source, rows=want_rows, cols=want_cols))
+        return [f"{source}: la hoja ya no existe; se vuelve a crear ({want_rows}×{want_cols})."]
+    lines = []
+    for dimension, have, want, word in (
+        ("COLUMNS", info.cols, want_cols, "columnas"),
+        ("ROWS", info.rows, want_rows, "filas"),
+    ):
+        if have > want:
+            structure.shrink(info.sheet_id, dimension, want, have)
+        elif have < want:
+            structure.grow(info.sheet_id, dimension, want - have)
+        if have != want:
+            lines.append(f"{source}: grilla de {have} a {want} {word}.")
+    return lines
 
 
 def plan_rollback(io: WorkbookIO, snapshot: Snapshot) -> RollbackPlan:
@@ -909,60 +952,15 @@ def plan_rollback(io: WorkbookIO, snapshot: Snapshot) -> RollbackPlan:
             "no hay nada que restaurar."
         )
     values = read_backup(io, backup)
-    structure: list[dict] = []
+    structure = StructureBatch()
     cells: dict[str, dict[tuple[int, int], object]] = {}
     lines = [f"Copia de seguridad {backup.id}, tomada {backup.taken_at}."]
     for source, _, manifest in backup.parts():
-        want_rows, want_cols = manifest["grid_rows"], manifest["grid_cols"]
         info = snapshot.sheet(source)
-        current = snapshot.values.get(source, [])
-        if info is None:
-            structure.append(
-                {
-                    "addSheet": {
-                        "properties": {
-                            "title": source,
-                            "gridProperties": {"rowCount": want_rows, "columnCount": want_cols},
-                        }
-                    }
-                }
-            )
-            lines.append(
-                f"{source}: la hoja ya no existe; se vuelve a crear ({want_rows}×{want_cols})."
-            )
-            current = []
-        else:
-            for dimension, have, want, word in (
-                ("COLUMNS", info.cols, want_cols, "columnas"),
-                ("ROWS", info.rows, want_rows, "filas"),
-            ):
-                if have > want:
-                    structure.append(
-                        {
-                            "deleteDimension": {
-                                "range": {
-                                    "sheetId": info.sheet_id,
-                                    "dimension": dimension,
-                                    "startIndex": want,
-                                    "endIndex": have,
-                                }
-                            }
-                        }
-                    )
-                elif have < want:
-                    structure.append(
-                        {
-                            "appendDimension": {
-                                "sheetId": info.sheet_id,
-                                "dimension": dimension,
-                                "length": want - have,
-                            }
-                        }
-                    )
-                if have != want:
-                    lines.append(f"{source}: grilla de {have} a {want} {word}.")
-            # What the resize leaves: the cells inside the backup's grid.
-            current = [list(r[:want_cols]) for r in current[:want_rows]]
+        lines += _restore_grid(structure, source, info, manifest)
+        # What the resize leaves: the cells inside the backup's grid.
+        current = snapshot.values.get(source, []) if info is not None else []
+        current = [list(r[: manifest["grid_cols"]]) for r in current[: manifest["grid_rows"]]]
         diffs = _differences(values[source], current)
         if diffs:
             cells[source] = {(r, c): ("" if is_blank(e) else e) for r, c, e, _ in diffs}
@@ -992,7 +990,7 @@ def verify_rollback(io: WorkbookIO, plan: RollbackPlan) -> None:
                 f"  {source}: grilla {info.rows}×{info.cols}, la copia tenía "
                 f"{manifest['grid_rows']}×{manifest['grid_cols']}"
             )
-        problems += _describe_differences(source, _differences(plan.values[source], now))
+        problems += _compare(source, plan.values[source], now)
     if problems:
         raise VerificationFailed(
             f"La restauración de la copia {plan.backup.id} no quedó idéntica:\n"

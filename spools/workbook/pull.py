@@ -18,13 +18,13 @@ import json
 import logging
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from spools.lifecycle import Operacion
+from spools.lifecycle import ACCION_OVERRIDE, EventoTipo, Operacion, OverrideTipo
 from spools.models import TRANSITION_FIELDS, Event, Role, Spool, SyncState, Worker
 from spools.workbook import gateway as sheets
 from spools.workbook.columns import (
@@ -56,6 +56,9 @@ TAG_MAX = Spool._meta.get_field("tag").max_length
 APP_OWNED_FIELDS = TRANSITION_FIELDS
 # Mirror fields that a pull sets on a Spool.
 SPOOL_FIELDS = ("ot", "nv", "fecha_materiales", *APP_OWNED_FIELDS, "sheet_row", "problems")
+# What a pull takes where the app-owned cells cannot be trusted (pending writes, a stale
+# write of ours, an incomplete header).
+OFFICE_FIELDS = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
 
 
 @dataclass
@@ -128,6 +131,36 @@ def _apply_spools(
     spools only take their office-owned fields, and new ones are created unread
     (`pulled_at` empty: the first complete pull sets their app-owned fields, logging nothing).
     """
+    seen = _parse_rows(header, rows, result)
+    now = timezone.now()
+    # The mirror first, then the rows whose own writes are still queued (the mirror is
+    # newer than the sheet there), both read after the sheet was: an action committed
+    # before the second query is in `pending`, one committed after it changed the version
+    # and fails the compare-and-set in _take_row.
+    existing = {s.tag: s for s in Spool.objects.all()}
+    pending = pending_tags()
+    stale = _stale_rows(seen, existing, pending) if complete else set()
+    to_create = []
+    for tag, values in seen.items():
+        spool = existing.get(tag)
+        if spool is None:
+            to_create.append(Spool(tag=tag, pulled_at=now if complete else None, **values))
+            result.created.append(tag)
+            continue
+        if tag in stale:
+            _heal(spool, values["version"], now, result)
+        trusted = complete and tag not in pending and tag not in stale
+        fields = SPOOL_FIELDS if trusted else OFFICE_FIELDS
+        _take_row(spool, values, fields, now, result, complete=complete)
+    gone = {tag: s.pk for tag, s in existing.items() if tag not in seen and s.sheet_row is not None}
+    if gone:
+        Spool.objects.filter(pk__in=gone.values()).update(sheet_row=None, updated_at=now)
+        result.removed.extend(gone)
+    Spool.objects.bulk_create(to_create, batch_size=500)
+
+
+def _parse_rows(header: HeaderMap, rows: list[list], result: PullResult) -> dict[str, dict]:
+    """The mirror's values of each TAG's row (its first row), odd data reported."""
     tag_col = header.col(Col.TAG_SPOOL)
     seen: dict[str, dict] = {}
     for offset, row in enumerate(rows):
@@ -152,78 +185,72 @@ def _apply_spools(
         for p in values["problems"]:
             result.warnings.append(f"{tag} {p['column']}: {p['error']}")
     result.spools_seen = len(seen)
+    return seen
 
-    now = timezone.now()
-    # The mirror first, then the rows whose own writes are still queued (the mirror is
-    # newer than the sheet there), both read after the sheet was: an action committed
-    # before the second query is in `pending`, one committed after it changed the version
-    # and fails the compare-and-set below.
-    existing = {s.tag: s for s in Spool.objects.all()}
-    pending = pending_tags()
-    stale = _stale_rows(seen, existing, pending) if complete else set()
-    office_fields = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
-    to_create = []
-    for tag, values in seen.items():
-        spool = existing.get(tag)
-        if spool is None:
-            to_create.append(Spool(tag=tag, pulled_at=now if complete else None, **values))
-            result.created.append(tag)
-            continue
-        if tag in stale:
-            _heal(spool, values["version"], now, result)
-        fields = (
-            SPOOL_FIELDS if complete and tag not in pending and tag not in stale else office_fields
+
+def _take_row(
+    spool: Spool,
+    values: dict,
+    fields: tuple[str, ...],
+    now: datetime,
+    result: PullResult,
+    *,
+    complete: bool,
+) -> None:
+    """Take the sheet's `fields` of a known spool; an app-owned cell that reads differently
+    is an office edit, logged."""
+    changed = [f for f in fields if getattr(spool, f) != values[f]]
+    if not changed:
+        return
+    before = spool.app_cells()
+    was_blocked = spool.is_blocked
+    proposed = Spool(**{f: getattr(spool, f) for f in APP_OWNED_FIELDS})
+    for f in changed:
+        if f in APP_OWNED_FIELDS:
+            setattr(proposed, f, values[f])
+    # An edit is a cell that reads differently; the mirror's finer values (the
+    # microseconds of Fecha_Ocupacion) are not cells and are silently aligned.
+    external = spool.pulled_at is not None and proposed.app_cells() != before
+    with transaction.atomic():
+        # Compare-and-set on the version seen: an action that committed since the
+        # snapshot wins, and the next pull reconciles.
+        updated = Spool.objects.filter(pk=spool.pk, version=spool.version).update(
+            **{f: values[f] for f in fields},
+            **({"pulled_at": now} if complete else {}),
+            updated_at=now,
         )
-        changed = [f for f in fields if getattr(spool, f) != values[f]]
-        if not changed:
-            continue
-        before = spool.app_cells()
-        was_blocked = spool.is_blocked
-        proposed = Spool(**{f: getattr(spool, f) for f in APP_OWNED_FIELDS})
-        for f in changed:
-            if f in APP_OWNED_FIELDS:
-                setattr(proposed, f, values[f])
-        # An edit is a cell that reads differently; the mirror's finer values (the
-        # microseconds of Fecha_Ocupacion) are not cells and are silently aligned.
-        external = spool.pulled_at is not None and proposed.app_cells() != before
-        with transaction.atomic():
-            # Compare-and-set on the version seen: an action that committed since the
-            # snapshot wins, and the next pull reconciles.
-            updated = Spool.objects.filter(pk=spool.pk, version=spool.version).update(
-                **{f: values[f] for f in fields},
-                **({"pulled_at": now} if complete else {}),
-                updated_at=now,
-            )
-            if not updated:
-                continue
-            result.updated.append(tag)
-            if external:
-                for f in fields:
-                    setattr(spool, f, values[f])
-                unblocked = was_blocked and not spool.is_blocked
-                after = spool.app_cells()
-                record_change(
-                    None,
-                    None,
-                    tag=tag,
-                    evento_tipo="SUPERVISOR_OVERRIDE",
-                    operacion=Operacion.REPARACION if unblocked else "",
-                    accion="OVERRIDE",
-                    worker_id=0,
-                    worker_nombre="SYSTEM",
-                    meta={
-                        "tipo": "DESBLOQUEAR" if unblocked else "EDICION_EXTERNA",
-                        "origen": "hoja",
-                        "antes": {c: v for c, v in before.items() if after.get(c) != v},
-                        "despues": {c: v for c, v in after.items() if before.get(c) != v},
-                    },
-                    now=now,
-                )
-    gone = {tag: s.pk for tag, s in existing.items() if tag not in seen and s.sheet_row is not None}
-    if gone:
-        Spool.objects.filter(pk__in=gone.values()).update(sheet_row=None, updated_at=now)
-        result.removed.extend(gone)
-    Spool.objects.bulk_create(to_create, batch_size=500)
+        if not updated:
+            return
+        result.updated.append(spool.tag)
+        if external:
+            for f in fields:
+                setattr(spool, f, values[f])
+            _record_office_edit(spool, before, was_blocked, now)
+
+
+def _record_office_edit(
+    spool: Spool, before: dict[str, str], was_blocked: bool, now: datetime
+) -> None:
+    """A SUPERVISOR_OVERRIDE typed into the sheet; `spool` holds the values taken."""
+    unblocked = was_blocked and not spool.is_blocked
+    after = spool.app_cells()
+    record_change(
+        None,
+        None,
+        tag=spool.tag,
+        evento_tipo=EventoTipo.SUPERVISOR_OVERRIDE,
+        operacion=Operacion.REPARACION if unblocked else "",
+        accion=ACCION_OVERRIDE,
+        worker_id=0,
+        worker_nombre="SYSTEM",
+        meta={
+            "tipo": OverrideTipo.DESBLOQUEAR if unblocked else OverrideTipo.EDICION_EXTERNA,
+            "origen": "hoja",
+            "antes": {c: v for c, v in before.items() if after.get(c) != v},
+            "despues": {c: v for c, v in after.items() if before.get(c) != v},
+        },
+        now=now,
+    )
 
 
 def _stale_rows(seen: dict[str, dict], existing: dict[str, Spool], pending: set[str]) -> set[str]:
@@ -243,7 +270,7 @@ def _stale_rows(seen: dict[str, dict], existing: dict[str, Spool], pending: set[
     return {tag for tag, _ in app_written_versions(differing)}
 
 
-def _heal(spool: Spool, sheet_version: str, now, result: PullResult) -> None:
+def _heal(spool: Spool, sheet_version: str, now: datetime, result: PullResult) -> None:
     with transaction.atomic():
         # Compare-and-set, as for an update: an action committed since the snapshot queued
         # newer cells itself.

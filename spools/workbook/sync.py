@@ -3,7 +3,8 @@
 One cycle costs at most one read (one values.batchGet locating rows, columns and the
 Metadata tail — the whole Operaciones sheet when a pull is due, which serves both) and one
 write (one values.batchUpdate with every pending cell and Metadata row). Rarely more: when
-TAG_SPOOL or ID moved column since the last cycle, or the Metadata grid must grow.
+TAG_SPOOL or ID moved column since the last cycle, or the Metadata grid must grow. The
+flush's steps (plan the read, locate, build the write, commit) are spools.workbook.flush.
 
 Exactly once: each Metadata row carries its event's ID; the read shows which IDs already
 landed (a flush that died between its two calls, or a request that timed out after
@@ -39,32 +40,20 @@ from django.db import IntegrityError, close_old_connections, transaction
 from django.db.models import DateTimeField, ExpressionWrapper, Max, Q
 from django.db.models.functions import Now
 from django.utils import timezone
-from gspread.exceptions import APIError
 
 from spools.models import OutboxEntry, SyncLease, SyncRequest, SyncState
 from spools.signals import spools_changed
+from spools.workbook import flush as flush_steps
 from spools.workbook import gateway as sheets
-from spools.workbook.columns import (
-    METADATA,
-    METADATA_COLUMNS,
-    OPERACIONES,
-    OPERACIONES_COLUMNS,
-    Col,
-    HeaderMap,
-    MissingColumnError,
-    column_letter,
-    quote_sheet,
-)
+from spools.workbook.columns import MissingColumnError
+from spools.workbook.flush import LeaseLost  # raised by the commit step, caught here
 from spools.workbook.pull import PullResult, apply_operaciones, pull_workers, workers_due
-from spools.workbook.values import cell_text
 
 log = logging.getLogger(__name__)
 
 LEASE_NAME = "sheets-sync"
 LEASE_SECONDS = 20  # renewed every loop turn and right before each write
 MAX_ENTRIES_PER_FLUSH = 1000
-METADATA_TAIL_OVERLAP = 50  # rows re-read before the last known one, to find landed IDs
-METADATA_GROW_ROWS = 1000
 IDLE_POLL_SECONDS = 0.25
 REQUEST_POLL_SECONDS = 0.05
 REQUEST_MAX_AGE = timedelta(minutes=10)  # a request whose maker died is forgotten then
@@ -134,22 +123,6 @@ def pull_due(state: SyncState) -> bool:
     )
 
 
-def _metadata_tail_range(id_col: int, start_row: int) -> str:
-    """Whole rows of the Metadata tail (columns A to the last of the app's or to ID): a row
-    someone typed without an ID still counts as filled and is never written over."""
-    last = column_letter(max(id_col, len(METADATA_COLUMNS) - 1))
-    return f"{quote_sheet(METADATA)}!A{start_row}:{last}"
-
-
-def _column_range(sheet: str, col: int, start_row: int = 1) -> str:
-    letter = column_letter(col)
-    return f"{quote_sheet(sheet)}!{letter}{start_row}:{letter}"
-
-
-class LeaseLost(Exception):
-    """Another process took the lease while this cycle was slow: it must not write."""
-
-
 class SyncFailed(Exception):
     """A cycle asked for by `sync_now` failed, or none came in time."""
 
@@ -206,7 +179,7 @@ def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
         state.structure_error = str(exc)
         result.error = str(exc)
         log.error("Workbook structure: %s", exc)
-    except (sheets.SheetUnavailableError, APIError) as exc:
+    except (sheets.SheetUnavailableError, sheets.SheetAPIError) as exc:
         result.error = str(exc)
         state.last_error = str(exc)[:2000]
         state.last_error_at = timezone.now()
@@ -230,145 +203,31 @@ def _cycle(
     result: CycleResult,
     holder: str | None = None,
 ) -> None:
-    with_cells = [e for e in entries if e.cells]
-    with_meta = [e for e in entries if e.metadata_row]
-
-    # --- the one read -------------------------------------------------------------------
-    ranges: list[str] = []
+    """The flush's steps (spools.workbook.flush), the pull folded into their one read."""
+    read_plan = flush_steps.plan(state, entries, do_pull)
+    replies = sheets.read_value_ranges(read_plan.ranges)
     if do_pull:
-        ranges.append(sheets.sheet_range(OPERACIONES))
-    elif entries:
-        # The header even for Metadata rows alone: a broken Operaciones stops every write.
-        ranges.append(sheets.sheet_range(OPERACIONES, "1:1"))
-        if with_cells:
-            ranges.append(_column_range(OPERACIONES, state.tag_column))
-    meta_start = max(2, state.metadata_last_row - METADATA_TAIL_OVERLAP)
-    if with_meta:
-        ranges += [
-            sheets.sheet_range(METADATA, "1:1"),
-            _metadata_tail_range(state.metadata_id_column, meta_start),
-        ]
-    replies = sheets.read_value_ranges(ranges)
-    values = [vr.get("values", []) for vr in replies]
-
-    ops_header: HeaderMap | None = None
-    tag_column_values: list[list] = []
-    if do_pull:
-        ops_rows = values.pop(0)
-        replies.pop(0)
-        try:
-            apply_operaciones(ops_rows, state, result.pulled)
-        except MissingColumnError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - a pull that fails must not stop the flush
-            log.exception("pull failed; flushing anyway")
-            result.pull_error = f"{type(exc).__name__}: {exc}"[:2000]
-        result.changed_tags += result.pulled.changed_tags
-        if entries:
-            ops_header = HeaderMap.from_row(OPERACIONES, ops_rows[0] if ops_rows else [])
-            ops_header.require(OPERACIONES_COLUMNS)
-            tag_idx = ops_header.col(Col.TAG_SPOOL)
-            tag_column_values = [[r[tag_idx]] if tag_idx < len(r) else [] for r in ops_rows]
-    elif entries:
-        header_rows = values.pop(0)
-        replies.pop(0)
-        ops_header = HeaderMap.from_row(OPERACIONES, header_rows[0] if header_rows else [])
-        ops_header.require(OPERACIONES_COLUMNS)
-        if with_cells:
-            tag_column_values = values.pop(0)
-            replies.pop(0)
-            tag_idx = ops_header.col(Col.TAG_SPOOL)
-            if tag_idx != state.tag_column:
-                # Someone moved TAG_SPOOL since the last cycle: read the right column.
-                (tag_column_values,) = sheets.read_ranges([_column_range(OPERACIONES, tag_idx)])
-    if ops_header is not None:
-        state.tag_column = ops_header.col(Col.TAG_SPOOL)
-
-    meta_header: HeaderMap | None = None
-    tail: list[list] = []
-    grid_rows: int | None = None
-    if with_meta:
-        header_rows, tail = values.pop(0), values.pop(0)
-        grid_rows = sheets.grid_rows_of(replies[1])
-        meta_header = HeaderMap.from_row(METADATA, header_rows[0] if header_rows else [])
-        meta_header.require(METADATA_COLUMNS)
-        id_idx = meta_header.col("ID")
-        if id_idx > max(state.metadata_id_column, len(METADATA_COLUMNS) - 1):
-            # ID moved past the block read: read the tail again, wide enough.
-            (tail,) = sheets.read_ranges([_metadata_tail_range(id_idx, meta_start)])
-        state.metadata_id_column = id_idx
-
-    # --- what to write ---------------------------------------------------------------------
-    updates: dict[str, object] = {}
-    errors: dict[int, str] = {}
-    if with_cells:
-        assert ops_header is not None
-        rows_by_tag: dict[str, int] = {}
-        for i, row in enumerate(tag_column_values):
-            if i == 0 or not row:
-                continue
-            rows_by_tag.setdefault(cell_text(row[0]), i + 1)  # the first row wins
-        latest: dict[tuple[int, int], object] = {}
-        for entry in with_cells:
-            row_no = rows_by_tag.get(entry.tag)
-            if row_no is None:
-                errors[entry.pk] = f"El spool {entry.tag} ya no está en la hoja {OPERACIONES}."
-                continue
-            for column, value in entry.cells.items():
-                latest[(row_no, ops_header.col(column))] = value  # later entries win
-        for (row_no, col), value in latest.items():
-            updates[f"{quote_sheet(OPERACIONES)}!{column_letter(col)}{row_no}"] = value
-        result.cells_written = len(latest)
-
-    metadata_last_row = state.metadata_last_row
-    if with_meta:
-        assert meta_header is not None
-        landed = {cell_text(r[id_idx]) for r in tail if len(r) > id_idx}
-        last_filled = meta_start - 1 + len(tail)
-        new_rows = [e.metadata_row for e in with_meta if e.metadata_row["ID"] not in landed]
-        result.metadata_already_there = len(with_meta) - len(new_rows)
-        # What this read saw; the rows about to be written count only once their write
-        # is answered (a write that fails or times out may or may not have landed, and
-        # the next read must start early enough to find out).
-        metadata_last_row = max(last_filled, 1)
-        state.metadata_last_row = min(state.metadata_last_row, metadata_last_row)
-        if new_rows:
-            first = last_filled + 1
-            last = last_filled + len(new_rows)
-            if grid_rows is not None and last > grid_rows:
-                sheets.add_rows(METADATA, max(METADATA_GROW_ROWS, last - grid_rows))
-            width = max(meta_header.col(c) for c in METADATA_COLUMNS) + 1
-            block = []
-            for meta in new_rows:
-                row = [""] * width
-                for column in METADATA_COLUMNS:
-                    row[meta_header.col(column)] = meta.get(column, "")
-                block.append(row)
-            updates[f"{quote_sheet(METADATA)}!A{first}:{column_letter(width - 1)}{last}"] = block
-            metadata_last_row = last
-        result.metadata_written = len(new_rows)
-
-    # --- the one write ----------------------------------------------------------------------
-    # A slow read (retries, timeouts) can outlast the lease: renew it, or stop here.
-    if holder is not None and not acquire_lease(holder):
-        raise LeaseLost(f"sync lease lost by {holder} before writing")
-    if updates:
-        sheets.write_cells(updates)
-    now = timezone.now()  # when it landed (the write has returned)
-    state.metadata_last_row = metadata_last_row
+        _apply_pull(flush_steps.pulled_rows(read_plan, replies), state, result)
+    located = flush_steps.locate(read_plan, replies, state)
+    writes = flush_steps.build(located, entries)
+    result.cells_written = writes.cells_written
+    result.metadata_written = writes.metadata_written
+    result.metadata_already_there = writes.metadata_already_there
+    flush_steps.commit(writes, entries, state, holder=holder, renew_lease=acquire_lease)
     if entries:
-        with transaction.atomic():
-            OutboxEntry.objects.filter(pk__in=[e.pk for e in entries if e.pk not in errors]).update(
-                flushed_at=now
-            )
-            for pk, message in errors.items():
-                OutboxEntry.objects.filter(pk=pk).update(flushed_at=now, error=message)
-        state.last_flush_at = now
         result.entries_flushed = len(entries)
-        if errors:
-            state.last_error = "; ".join(list(errors.values())[:5])
-            state.last_error_at = now
-        state.structure_error = ""  # both headers were checked by this flush
+
+
+def _apply_pull(operaciones: list[list], state: SyncState, result: CycleResult) -> None:
+    assert result.pulled is not None
+    try:
+        apply_operaciones(operaciones, state, result.pulled)
+    except MissingColumnError:
+        raise  # the structure is broken: reported as such, and nothing is written
+    except Exception as exc:  # noqa: BLE001 - a pull that fails must not stop the flush
+        log.exception("pull failed; flushing anyway")
+        result.pull_error = f"{type(exc).__name__}: {exc}"[:2000]
+    result.changed_tags += result.pulled.changed_tags
 
 
 def forget_workbook_positions() -> None:

@@ -17,7 +17,16 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import TYPE_FORMULA, TYPE_STRING
 
 from spools.workbook.columns import column_letter, quote_sheet
-from spools.workbook.gateway import open_workbook
+from spools.workbook.gateway import (
+    NewSheet,
+    Spreadsheet,
+    add_sheets,
+    delete_sheets,
+    open_workbook,
+    read_sheet_values,
+    write_ranges,
+    write_rows,
+)
 from spools.workbook.values import SERIAL_EPOCH, format_date, format_datetime
 
 _DATE_TEXT = re.compile(r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?$")
@@ -51,13 +60,10 @@ def export_workbook(path: str | Path, progress: Progress = _quiet) -> dict[str, 
     ranges = [quote_sheet(t) for t in titles]
     progress(f"Leyendo {len(titles)} hojas: {', '.join(titles)}")
 
-    def get(render: str) -> list[list[list]]:
-        reply = wb.values_batch_get(
-            ranges, params={"valueRenderOption": render, "dateTimeRenderOption": "SERIAL_NUMBER"}
-        )
-        return [vr.get("values", []) for vr in reply.get("valueRanges", [])]
-
-    raw, formulas, shown = get("UNFORMATTED_VALUE"), get("FORMULA"), get("FORMATTED_VALUE")
+    raw, formulas, shown = (
+        read_sheet_values(wb, ranges, render)
+        for render in ("UNFORMATTED_VALUE", "FORMULA", "FORMATTED_VALUE")
+    )
     book = Workbook()
     book.remove(book.active)
     counts: dict[str, int] = {}
@@ -122,75 +128,73 @@ def _cell_for_sheet(cell) -> tuple[object, bool]:
     return value, False
 
 
+def _read_xlsx_sheet(ws) -> tuple[list[list], list[tuple[str, object]]]:
+    """One .xlsx sheet as (rows of RAW values, (A1 cell, value) to write USER_ENTERED).
+
+    A cell written USER_ENTERED is left empty in the RAW rows; trailing empty rows are not
+    data and are dropped.
+    """
+    grid: list[list] = []
+    entered: list[tuple[str, object]] = []
+    last_used = 0
+    for r, row in enumerate(ws.iter_rows()):
+        values = []
+        for c, cell in enumerate(row):
+            value, user_entered = _cell_for_sheet(cell)
+            if user_entered:
+                entered.append((f"{quote_sheet(ws.title)}!{column_letter(c)}{r + 1}", value))
+                value = ""
+            if cell.value is not None:
+                last_used = r + 1
+            values.append(value)
+        grid.append(values)
+    del grid[last_used:]
+    return grid, entered
+
+
+def _replace_sheets(wb: Spreadsheet, sheets: list[tuple[str, list[list], list]]) -> None:
+    """Drop every sheet of `wb` and add one per imported sheet, sized for its rows."""
+    old = wb.worksheets()
+    # A spreadsheet can never be left without sheets: add a placeholder, drop the old ones.
+    [placeholder] = add_sheets(wb, [NewSheet("_importando", rows=1, cols=1)])
+    delete_sheets(wb, [ws.id for ws in old])
+    add_sheets(
+        wb,
+        [
+            NewSheet(
+                title,
+                rows=max(len(grid), 1000),
+                cols=max(max((len(r) for r in grid), default=1), 26),
+            )
+            for title, grid, _ in sheets
+        ],
+    )
+    delete_sheets(wb, [placeholder])
+
+
 def import_workbook(path: str | Path, progress: Progress = _quiet) -> dict[str, int]:
     """Replace the workbook's sheets with those of an .xlsx. Returns rows per sheet."""
     book = load_workbook(path)  # formulas kept as formulas
     sheets: list[tuple[str, list[list], list[tuple[str, object]]]] = []
     for ws in book.worksheets:
-        grid: list[list] = []
-        entered: list[tuple[str, object]] = []
-        last_used = 0
-        for r, row in enumerate(ws.iter_rows()):
-            values = []
-            for c, cell in enumerate(row):
-                value, user_entered = _cell_for_sheet(cell)
-                if user_entered:
-                    entered.append((f"{quote_sheet(ws.title)}!{column_letter(c)}{r + 1}", value))
-                    value = ""
-                if cell.value is not None:
-                    last_used = r + 1
-                values.append(value)
-            grid.append(values)
-        del grid[last_used:]  # trailing empty rows are not data
+        grid, entered = _read_xlsx_sheet(ws)
         sheets.append((ws.title, grid, entered))
         progress(f"Leída la hoja {ws.title}: {len(grid)} filas")
 
     wb = open_workbook()
-    old = wb.worksheets()
-    # A spreadsheet can never be left without sheets: add a placeholder, drop the old ones.
-    placeholder = wb.add_worksheet("_importando", rows=1, cols=1)
-    if old:
-        wb.batch_update({"requests": [{"deleteSheet": {"sheetId": ws.id}} for ws in old]})
-    requests = []
-    for title, grid, _ in sheets:
-        width = max((len(r) for r in grid), default=1)
-        requests.append(
-            {
-                "addSheet": {
-                    "properties": {
-                        "title": title,
-                        "gridProperties": {
-                            "rowCount": max(len(grid), 1000),
-                            "columnCount": max(width, 26),
-                        },
-                    }
-                }
-            }
-        )
-    wb.batch_update({"requests": requests})
-    wb.del_worksheet(placeholder)
+    _replace_sheets(wb, sheets)
     progress(f"Hojas creadas: {', '.join(t for t, _, _ in sheets)}")
 
     counts: dict[str, int] = {}
     for title, grid, _ in sheets:
         for start in range(0, len(grid), ROWS_PER_REQUEST):
             chunk = grid[start : start + ROWS_PER_REQUEST]
-            wb.values_update(
-                f"{quote_sheet(title)}!A{start + 1}",
-                params={"valueInputOption": "RAW"},
-                body={"values": chunk, "majorDimension": "ROWS"},
-            )
+            write_rows(wb, f"{quote_sheet(title)}!A{start + 1}", chunk)
         counts[title] = len(grid)
         progress(f"Escrita la hoja {title}: {len(grid)} filas")
-    entered = [(rng, v) for _, _, e in sheets for rng, v in e]
+    entered = [(rng, [[v]]) for _, _, e in sheets for rng, v in e]
     for start in range(0, len(entered), ROWS_PER_REQUEST * 10):
-        chunk = entered[start : start + ROWS_PER_REQUEST * 10]
-        wb.values_batch_update(
-            {
-                "valueInputOption": "USER_ENTERED",
-                "data": [{"range": rng, "values": [[v]]} for rng, v in chunk],
-            }
-        )
+        write_ranges(wb, entered[start : start + ROWS_PER_REQUEST * 10], user_entered=True)
     if entered:
         progress(f"Fechas y fórmulas escritas: {len(entered)} celdas")
     return counts

@@ -188,6 +188,16 @@ def _resize(book: Book, sheet: Sheet, rows: int | None, cols: int | None) -> Non
     book.save_sheet(sheet)
 
 
+def _new_sheet_id(book: Book, requested: Any, name: str) -> int:
+    """The id a request asks for (refused when taken), or a fresh one."""
+    if requested is None:
+        return book.new_sheet_id()
+    sheet_id = _int(requested, name)
+    if book.sheet_by_id(sheet_id) is not None:
+        raise RequestError(f"A sheet with id {sheet_id} already exists.")
+    return sheet_id
+
+
 def add_sheet(book: Book, req: dict) -> dict:
     props = req.get("properties") or {}
     title = props.get("title")
@@ -200,13 +210,7 @@ def add_sheet(book: Book, req: dict) -> dict:
     if props.get("sheetType", "GRID") != "GRID":
         raise RequestError("Only GRID sheets are supported by the local sheet backend")
     grid = props.get("gridProperties") or {}
-    sheet_id = props.get("sheetId")
-    if sheet_id is not None:
-        sheet_id = _int(sheet_id, "sheetId")
-        if book.sheet_by_id(sheet_id) is not None:
-            raise RequestError(f"A sheet with id {sheet_id} already exists.")
-    else:
-        sheet_id = book.new_sheet_id()
+    sheet_id = _new_sheet_id(book, props.get("sheetId"), "sheetId")
     sheet = Sheet(
         sheet_id=sheet_id,
         title=title,
@@ -241,13 +245,7 @@ def duplicate_sheet(book: Book, req: dict) -> dict:
         while book.sheet_by_title(name) is not None:
             name, n = f"Copia de {source.title} {n}", n + 1
     name = _check_title(book, name)
-    new_id = req.get("newSheetId")
-    if new_id is not None:
-        new_id = _int(new_id, "newSheetId")
-        if book.sheet_by_id(new_id) is not None:
-            raise RequestError(f"A sheet with id {new_id} already exists.")
-    else:
-        new_id = book.new_sheet_id()
+    new_id = _new_sheet_id(book, req.get("newSheetId"), "newSheetId")
     index = req.get("insertSheetIndex")
     copy = Sheet(new_id, name, 0, source.rows, source.cols, dict(source.props))
     copy.props.pop("hidden", None)
@@ -262,11 +260,10 @@ def _field_paths(fields: Any) -> list[str]:
     return [f.strip().replace("/", ".") for f in str(fields).split(",") if f.strip()]
 
 
-def update_sheet_properties(book: Book, req: dict) -> dict:
-    props = req.get("properties") or {}
-    sheet = _sheet(book, props.get("sheetId"))
-    grid = props.get("gridProperties") or {}
-    paths = _field_paths(req.get("fields"))
+def _sheet_property_paths(fields: Any) -> list[str]:
+    """The field mask as leaf paths: ``*`` is every property, ``gridProperties`` each of its
+    fields."""
+    paths = _field_paths(fields)
     if "*" in paths:
         paths = ["title", "index", *_EXTRA_PROPS, "gridProperties"]
     expanded: list[str] = []
@@ -275,33 +272,55 @@ def update_sheet_properties(book: Book, req: dict) -> dict:
             expanded += [f"gridProperties.{k}" for k in ("rowCount", "columnCount", *_EXTRA_GRID)]
         else:
             expanded.append(path)
-    for path in expanded:
-        if path == "sheetId":
-            continue
-        if path == "title":
-            sheet.title = _check_title(book, props.get("title"), ignore=sheet)
-            book.save_sheet(sheet)
-        elif path == "index":
-            _place(book, sheet, _int(props.get("index", 0), "index"))
-        elif path in _EXTRA_PROPS:
-            if path == "hidden" and props.get("hidden"):
-                visible = [s for s in book.sheets() if not s.props.get("hidden") and s is not sheet]
-                if not visible:
-                    raise RequestError("You can't hide all the sheets in a document.")
-            _set_extra(sheet, path, props.get(path))
-            book.save_sheet(sheet)
-        elif path == "gridProperties.rowCount":
-            if "rowCount" in grid:
-                _resize(book, sheet, grid["rowCount"], None)
-        elif path == "gridProperties.columnCount":
-            if "columnCount" in grid:
-                _resize(book, sheet, None, grid["columnCount"])
-        elif path.startswith("gridProperties.") and path.split(".", 1)[1] in _EXTRA_GRID:
-            key = path.split(".", 1)[1]
-            _set_extra(sheet, key, grid.get(key))
-            book.save_sheet(sheet)
-        else:
-            raise RequestError(f"field '{path}' is not supported by the local sheet backend")
+    return expanded
+
+
+def _set_sheet_extra(book: Book, sheet: Sheet, key: str, value: Any) -> None:
+    if key == "hidden" and value:
+        visible = [s for s in book.sheets() if not s.props.get("hidden") and s is not sheet]
+        if not visible:
+            raise RequestError("You can't hide all the sheets in a document.")
+    _set_extra(sheet, key, value)
+    book.save_sheet(sheet)
+
+
+def _update_grid_property(book: Book, sheet: Sheet, path: str, grid: dict) -> None:
+    """One ``gridProperties.<key>`` path; a size absent from the request is left alone."""
+    key = path.split(".", 1)[1]
+    if key == "rowCount":
+        if key in grid:
+            _resize(book, sheet, grid[key], None)
+    elif key == "columnCount":
+        if key in grid:
+            _resize(book, sheet, None, grid[key])
+    elif key in _EXTRA_GRID:
+        _set_extra(sheet, key, grid.get(key))
+        book.save_sheet(sheet)
+    else:
+        raise RequestError(f"field '{path}' is not supported by the local sheet backend")
+
+
+def _update_sheet_property(book: Book, sheet: Sheet, props: dict, path: str) -> None:
+    if path == "sheetId":
+        return
+    if path == "title":
+        sheet.title = _check_title(book, props.get("title"), ignore=sheet)
+        book.save_sheet(sheet)
+    elif path == "index":
+        _place(book, sheet, _int(props.get("index", 0), "index"))
+    elif path in _EXTRA_PROPS:
+        _set_sheet_extra(book, sheet, path, props.get(path))
+    elif path.startswith("gridProperties."):
+        _update_grid_property(book, sheet, path, props.get("gridProperties") or {})
+    else:
+        raise RequestError(f"field '{path}' is not supported by the local sheet backend")
+
+
+def update_sheet_properties(book: Book, req: dict) -> dict:
+    props = req.get("properties") or {}
+    sheet = _sheet(book, props.get("sheetId"))
+    for path in _sheet_property_paths(req.get("fields")):
+        _update_sheet_property(book, sheet, props, path)
     return {}
 
 

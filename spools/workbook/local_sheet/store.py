@@ -316,6 +316,12 @@ class Book:
         self._rids.pop(sheet_id, None)
         self._dirty.pop(sheet_id, None)
 
+    def _start_row_move(self, sheet_id: int) -> None:
+        """Before SQL that moves or deletes rows: pending rows stored, the cache dropped."""
+        self.flush()
+        self.forget_rows(sheet_id)
+        self.wrote = True
+
     def scan(self, sheet_id: int, r0: int, r1: int) -> list[tuple]:
         """(r, n, kind, data, unf, fmt) of the stored rows in [r0, r1], in order."""
         self.flush()
@@ -338,9 +344,7 @@ class Book:
 
     def shift_rows(self, sheet_id: int, start: int, delta: int) -> None:
         """Move every row at or below ``start`` by ``delta`` (two steps: the key is unique)."""
-        self.flush()
-        self.forget_rows(sheet_id)
-        self.wrote = True
+        self._start_row_move(sheet_id)
         self.con.execute(
             "UPDATE rowpos SET r = -1 - (r + ?) WHERE sheet_id=? AND r >= ?",
             (delta, sheet_id, start),
@@ -348,9 +352,7 @@ class Book:
         self.con.execute("UPDATE rowpos SET r = -1 - r WHERE sheet_id=? AND r < 0", (sheet_id,))
 
     def delete_row_range(self, sheet_id: int, r0: int, r1: int) -> None:
-        self.flush()
-        self.forget_rows(sheet_id)
-        self.wrote = True
+        self._start_row_move(sheet_id)
         self.con.execute(
             "DELETE FROM rowdata WHERE rid IN "
             "(SELECT rid FROM rowpos WHERE sheet_id=? AND r BETWEEN ? AND ?)",
@@ -362,9 +364,7 @@ class Book:
 
     def permute_rows(self, sheet_id: int, r0: int, order: list[int | None]) -> None:
         """Row ``r0 + i`` becomes the row that was at ``order[i]`` (None: blank)."""
-        self.flush()
-        self.forget_rows(sheet_id)
-        self.wrote = True
+        self._start_row_move(sheet_id)
         r1 = r0 + len(order) - 1
         rid_at = dict(
             self.con.execute(

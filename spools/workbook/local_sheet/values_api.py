@@ -99,49 +99,60 @@ def _row_values(row: tuple, c0: int, c1: int, vro: str, dtro: str) -> list:
     return C.render_row(json.loads(data)[c0 : c1 + 1], vro, dtro)
 
 
+def _rows_major(book: Book, sheet: Sheet, b: Bounds, vro: str, dtro: str) -> str:
+    """The ``values`` of a ROWS reply, as JSON text without the brackets."""
+    assert b.r1 is not None and b.c1 is not None
+    c0, c1 = b.c0, b.c1
+    parts: list[str] = []
+    expected = b.r0
+    whole_rows = c0 == 0
+    for row in book.scan(sheet.sheet_id, b.r0, b.r1):
+        r, n, kind, data, unf, fmt = row
+        piece = None
+        if whole_rows and n <= c1 + 1:
+            piece = C.prerendered(kind, data, unf, fmt, vro, dtro)
+        if piece is None or piece == "[]":
+            out = _row_values(row, c0, c1, vro, dtro)
+            if not out:
+                continue
+            piece = _dumps(out)
+        if r > expected:
+            parts.append(",".join(["[]"] * (r - expected)))
+        parts.append(piece)
+        expected = r + 1
+    return ",".join(parts)
+
+
+def _columns_major(book: Book, sheet: Sheet, b: Bounds, vro: str, dtro: str) -> str:
+    """The ``values`` of a COLUMNS reply, as JSON text without the brackets."""
+    assert b.r1 is not None and b.c1 is not None
+    grid: list[tuple[int, list]] = []
+    for row in book.scan(sheet.sheet_id, b.r0, b.r1):
+        out = _row_values(row, b.c0, b.c1, vro, dtro)
+        if out:
+            grid.append((row[0] - b.r0, out))
+    width = max((len(out) for _, out in grid), default=0)
+    columns: list[list] = []
+    for j in range(width):
+        col: list = []
+        for i, out in grid:
+            if j < len(out) and not (out[j] == "" and out[j].__class__ is str):
+                col.extend([""] * (i - len(col)))
+                col.append(out[j])
+        columns.append(col)
+    while columns and not columns[-1]:
+        columns.pop()
+    return ",".join(_dumps(col) for col in columns)
+
+
 def value_range_json(book: Book, sheet: Sheet, b: Bounds, major: str, vro: str, dtro: str) -> str:
     """One ValueRange as JSON text; stored renderings are copied into the reply untouched."""
     assert b.r1 is not None and b.c1 is not None
     label = _dumps(range_label(sheet, b))
-    rows = book.scan(sheet.sheet_id, b.r0, b.r1)
-    c0, c1 = b.c0, b.c1
     if major == "ROWS":
-        parts: list[str] = []
-        expected = b.r0
-        whole_rows = c0 == 0
-        for row in rows:
-            r, n, kind, data, unf, fmt = row
-            piece = None
-            if whole_rows and n <= c1 + 1:
-                piece = C.prerendered(kind, data, unf, fmt, vro, dtro)
-            if piece is None or piece == "[]":
-                out = _row_values(row, c0, c1, vro, dtro)
-                if not out:
-                    continue
-                piece = _dumps(out)
-            if r > expected:
-                parts.append(",".join(["[]"] * (r - expected)))
-            parts.append(piece)
-            expected = r + 1
-        values = ",".join(parts)
+        values = _rows_major(book, sheet, b, vro, dtro)
     else:
-        grid: list[tuple[int, list]] = []
-        for row in rows:
-            out = _row_values(row, c0, c1, vro, dtro)
-            if out:
-                grid.append((row[0] - b.r0, out))
-        width = max((len(out) for _, out in grid), default=0)
-        columns: list[list] = []
-        for j in range(width):
-            col: list = []
-            for i, out in grid:
-                if j < len(out) and not (out[j] == "" and out[j].__class__ is str):
-                    col.extend([""] * (i - len(col)))
-                    col.append(out[j])
-            columns.append(col)
-        while columns and not columns[-1]:
-            columns.pop()
-        values = ",".join(_dumps(col) for col in columns)
+        values = _columns_major(book, sheet, b, vro, dtro)
     head = f'{{"range":{label},"majorDimension":"{major}"'
     if not values:
         return head + "}"
@@ -197,6 +208,48 @@ def _convert_row(row: list, option: str) -> list:
     return [None if v is None else C.to_cell(v, option) for v in row]
 
 
+def _check_limit(
+    limit: Bounds | None, label: str, r0: int, c0: int, nrows: int, ncols: int
+) -> None:
+    """A write must stay inside the range it names (Google's 400 names the first cell out)."""
+    if limit is None:
+        return
+    if limit.r1 is not None and r0 + nrows - 1 > limit.r1:
+        out = f"row [{limit.r1 + 2}]"
+    elif limit.c1 is not None and c0 + ncols - 1 > limit.c1:
+        out = f"column [{col_letters(limit.c1 + 1)}]"
+    else:
+        return
+    raise bad_request(f"Requested writing within range [{label}], but tried writing to {out}")
+
+
+def _store_row(book: Book, sid: int, r: int, c0: int, row: list) -> int:
+    """Write one converted row from column c0 (None leaves a cell); the cells written."""
+    current = book.row(sid, r)
+    if c0 == 0 and len(row) >= len(current) and None not in row:
+        # The whole stored row is replaced: keep the new list as it is.
+        book.set_row(sid, r, row)
+        return len(row)
+    need = c0 + len(row)
+    if len(current) < need:
+        current.extend([""] * (need - len(current)))
+    count = 0
+    for j, v in enumerate(row):
+        if v is not None:
+            current[c0 + j] = v
+            count += 1
+    if count:
+        book.touch(sid, r)
+    return count
+
+
+def _written_columns(matrix: list[list], ncols: int) -> set[int]:
+    """The matrix's columns (0-based) that hold at least one value to write."""
+    if all(None not in row for row in matrix):
+        return set(range(ncols))
+    return {j for row in matrix for j, v in enumerate(row) if v is not None}
+
+
 def write_matrix(
     book: Book,
     sheet: Sheet,
@@ -218,17 +271,7 @@ def write_matrix(
     if nrows == 0 or ncols == 0:
         reply["updatedRange"] = range_label(sheet, Bounds(r0, c0, r0, c0))
         return reply
-    if limit is not None:
-        if limit.r1 is not None and r0 + nrows - 1 > limit.r1:
-            raise bad_request(
-                f"Requested writing within range [{label}], but tried writing to row "
-                f"[{limit.r1 + 2}]"
-            )
-        if limit.c1 is not None and c0 + ncols - 1 > limit.c1:
-            raise bad_request(
-                f"Requested writing within range [{label}], but tried writing to column "
-                f"[{col_letters(limit.c1 + 1)}]"
-            )
+    _check_limit(limit, label, r0, c0, nrows, ncols)
     block = Bounds(r0, c0, r0 + nrows - 1, c0 + ncols - 1)
     if block.exceeds(sheet.rows, sheet.cols):
         raise grid_error(sheet, format_bounds(block))
@@ -240,36 +283,15 @@ def write_matrix(
     book.prefetch(sid, range(r0, r0 + nrows))
     rows_done = cells_done = 0
     for i, row in enumerate(converted):
-        if not row:
-            continue
-        r = r0 + i
-        current = book.row(sid, r)
-        if c0 == 0 and len(row) >= len(current) and None not in row:
-            # The whole stored row is replaced: keep the new list as it is.
-            book.set_row(sid, r, row)
-            count = len(row)
-        else:
-            need = c0 + len(row)
-            if len(current) < need:
-                current.extend([""] * (need - len(current)))
-            count = 0
-            for j, v in enumerate(row):
-                if v is not None:
-                    current[c0 + j] = v
-                    count += 1
-            if not count:
-                continue
-            book.touch(sid, r)
-        rows_done += 1
-        cells_done += count
-        if touched is not None:
-            touched[0].add((sid, r))
+        count = _store_row(book, sid, r0 + i, c0, row) if row else 0
+        if count:
+            rows_done += 1
+            cells_done += count
+            if touched is not None:
+                touched[0].add((sid, r0 + i))
     reply["updatedRange"] = range_label(sheet, block)
     if rows_done:
-        if all(None not in row for row in matrix):
-            columns = set(range(ncols))
-        else:
-            columns = {j for row in matrix for j, v in enumerate(row) if v is not None}
+        columns = _written_columns(matrix, ncols)
         reply["updatedRows"] = rows_done
         reply["updatedColumns"] = len(columns)
         reply["updatedCells"] = cells_done
