@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.template.loader import render_to_string
 
 from occupation import selectors
-from spools.lifecycle import Accion, Operacion, ReparacionState
+from spools.lifecycle import Accion, Operacion
 from spools.models import Spool, Worker
 
 # Past this many spools changed at once (an office edit of a whole column), the list is
@@ -79,14 +79,8 @@ class LiveList:
                 rows.append(RowChange(tag, remove=True))
         return ListChanges(rows)
 
-    def _shows_blocked(self) -> bool:
-        return self.operacion == Operacion.REPARACION and self.accion == Accion.TOMAR
-
     def _blocked(self) -> QuerySet[Spool]:
-        """The locked spools, shown in red by REPARACIÓN TOMAR only."""
-        if not self._shows_blocked():
-            return Spool.objects.none()
-        return Spool.objects.filter(sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO)
+        return selectors.blocked_in_list(self.operacion, self.accion)
 
     def _on_screen(self) -> tuple[set[str], set[str]]:
         """The rows the page shows (at most LIST_LIMIT), to know what a change removes."""

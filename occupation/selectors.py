@@ -108,13 +108,20 @@ def eligible(
 def spool_list(operacion: str, accion: str, worker: Worker, query: str = "") -> SpoolList:
     # One more than shown tells that the list goes on, without checking every spool.
     spools = eligible(operacion, accion, worker, query, limit=LIST_LIMIT + 1)
-    blocked: list[Spool] = []
-    if operacion == Operacion.REPARACION and accion == Accion.TOMAR:
-        qs = Spool.objects.filter(sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO)
-        if query:
-            qs = qs.filter(tag__icontains=query.strip())
-        blocked = list(qs.order_by("tag")[:LIST_LIMIT])
-    return SpoolList(spools[:LIST_LIMIT], len(spools), blocked, query)
+    blocked = blocked_in_list(operacion, accion)
+    if query:
+        blocked = blocked.filter(tag__icontains=query.strip())
+    return SpoolList(spools[:LIST_LIMIT], len(spools), list(blocked[:LIST_LIMIT]), query)
+
+
+def blocked_in_list(operacion: str, accion: str) -> QuerySet[Spool]:
+    """The BLOQUEADO spools a list shows in red, never selectable: REPARACIÓN's TOMAR only
+    (the repair a worker came for is locked, and they should see why)."""
+    if operacion != Operacion.REPARACION or accion != Accion.TOMAR:
+        return Spool.objects.none()
+    return Spool.objects.filter(
+        sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO
+    ).order_by("tag")
 
 
 def scanned(operacion: str, accion: str, worker: Worker, code: str) -> tuple[str, str]:

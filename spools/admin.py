@@ -229,7 +229,7 @@ class SpoolAdmin(ReadOnlyAdmin):
             "explanation": offer.explanation,
             "rows": rows,
             "applicable": sum(1 for _, p in rows if p.applies),
-            "worker_nombre": f"ADMIN:{request.user.get_username()}",
+            "worker_nombre": overrides.supervisor_nombre(request.user.get_username()),
             "action": action,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
             "single": None if action else spools[0],

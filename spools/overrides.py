@@ -68,6 +68,11 @@ class OverridePreview:
     operacion: str = ""
 
 
+def supervisor_nombre(account: str) -> str:
+    """Worker_Nombre of a supervisor's Metadata row (domain.md: `ADMIN:<username>`)."""
+    return f"ADMIN:{account}"
+
+
 def check_permission(user) -> None:
     if not user.has_perm(OVERRIDE_PERMISSION):
         raise ActionError(
@@ -136,7 +141,7 @@ def _audit(tipo: str, operacion: str, change: Change, ctx: TransitionContext) ->
         operacion,
         ACCION_OVERRIDE,
         0,
-        f"ADMIN:{ctx.account}",
+        supervisor_nombre(ctx.account),
         meta,
     )
 

@@ -16,14 +16,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 import pytest
 import requests
 from django.conf import settings
 from django.test import Client
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 ARTIFACTS = ROOT / "test-artifacts" / "screens"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [

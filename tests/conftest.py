@@ -1,4 +1,5 @@
-"""Shared fixtures: the local sheet backend, wiped for each test that uses it."""
+"""Shared fixtures: the local sheet backend wiped for each test that uses it, the small plant
+of tests/plant.py, a station (a tablet logged in) and the supervisor, and a browser."""
 
 from __future__ import annotations
 
@@ -17,6 +18,45 @@ def sheet_store():
     store.reset_counters()
     yield store
     store.clear_faults()
+
+
+@pytest.fixture
+def plant(sheet_store) -> None:
+    """The small plant of tests/plant.py (a spool in each stage), written to a clean local
+    workbook and pulled into the mirror; the sheet's call counters start at zero after it."""
+    from tests.plant import build_plant
+
+    build_plant()
+    sheet_store.reset_counters()
+
+
+@pytest.fixture
+def station(db):
+    """A tablet: Django's test client logged in as the station account `tablet-1`."""
+    from tests.plant import logged_in, station_user
+
+    return logged_in(station_user())
+
+
+@pytest.fixture
+def supervisor(db):
+    """The supervisor `ana`: staff, in the Supervisor group, not a superuser."""
+    from tests.plant import make_user
+
+    return make_user("ana", "Supervisor", staff=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's chromium driven by Playwright, one per test module."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
 
 
 def _ci() -> bool:

@@ -19,7 +19,6 @@ from spools.workbook.columns import APP_OWNED_COLUMNS, METADATA, OPERACIONES
 from spools.workbook.pull import pull
 from tests.builders import build_workbook, spool, worker
 
-ROOT = Path(__file__).resolve().parent.parent
 MAT = "02-05-2026"
 FLOOR_WORKERS = [
     worker(300 + i, f"Nombre{i}", f"Apellido{i}", roles=["Armador"]) for i in range(20)

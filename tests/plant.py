@@ -123,6 +123,11 @@ def station_user(username: str = "tablet-1") -> User:
     return make_user(username, "Estación")
 
 
+def tv_user(username: str = "tv-1") -> User:
+    """The wall dashboard's account (group Pantalla)."""
+    return make_user(username, "Pantalla")
+
+
 def logged_in(user: User) -> Client:
     client = Client()
     client.login(username=user.username, password="pw-" + user.username)

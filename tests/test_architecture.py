@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
+
 PRODUCT = ("zeues", "spools", "occupation", "dashboard")
 LOCAL_BACKEND = "spools/workbook/local_sheet"
 GATEWAY = "spools/workbook/gateway.py"

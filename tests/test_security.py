@@ -6,12 +6,11 @@ import os
 import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 from channels.testing import WebsocketCommunicator
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests import ROOT
 
 
 def test_production_settings_pass_check_deploy(tmp_path):

@@ -34,9 +34,9 @@ from spools.workbook.sync import (
     run_cycle,
     sync_loop,
 )
+from tests import ROOT
 from tests.floor import (
     FLOOR_WORKERS,
-    ROOT,
     assert_every_metadata_row_once_in_order,
     assert_workbook_equals_mirror,
     build_floor,

@@ -19,15 +19,9 @@ from tests.plant import (
     NO_MATERIALS,
     REJECTED_1,
     REPAIRED,
-    build_plant,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def plant(sheet_store):
-    build_plant()
 
 
 def live_list(operacion: str, accion: str, worker_id: int) -> LiveList:

@@ -9,30 +9,17 @@ import pytest
 
 from occupation.services import ActionCommand, perform_action
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     Screens,
     Server,
     http_session,
     needs_chromium,
     session_cookie,
 )
-from tests.plant import ARM_PAUSED, ARM_PENDING, build_plant, station_user
-from tests.test_dashboard import tv_user
+from tests.plant import ARM_PAUSED, ARM_PENDING, build_plant, station_user, tv_user
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 WALL = {"width": 1920, "height": 1080}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 def test_dashboard_shows_an_action_from_a_tablet_within_a_second_and_survives_a_restart(

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from html import unescape
 
 import pytest
-from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.html import strip_tags
 
@@ -30,10 +29,8 @@ from tests.plant import (
     SPOOLS,
     WORKERS,
     act,
-    build_plant,
     logged_in,
     make_user,
-    station_user,
 )
 
 pytestmark = pytest.mark.django_db
@@ -110,22 +107,14 @@ def in_order(text: str, *parts: str) -> bool:
 
 
 @pytest.fixture
-def plant(sheet_store):
+def plant_with_history(sheet_store):
+    """The plant of tests.plant plus a spool with odd cells (ODD), and the Metadata rows that
+    were in the sheet before the app (IMPORTED)."""
     from spools.workbook.pull import pull
 
     odd = spool(ODD, Fecha_Materiales="cuando llegue", Armador="Mario")
     build_workbook(spools=[*SPOOLS, odd], workers=WORKERS, metadata=IMPORTED)
     pull(workers=True)
-
-
-@pytest.fixture
-def station(plant) -> Client:
-    return logged_in(station_user())
-
-
-@pytest.fixture
-def ana(plant) -> User:
-    return make_user("ana", "Supervisor", staff=True)
 
 
 # --- sessions from events -----------------------------------------------------------------
@@ -288,7 +277,7 @@ def test_durations_read_like_the_plant_says_them(delta, text):
 # --- the page -------------------------------------------------------------------------------
 
 
-def test_history_imported_from_the_sheet_shows_sessions_with_durations(station):
+def test_history_imported_from_the_sheet_shows_sessions_with_durations(plant_with_history, station):
     text = page(station, ARM_DONE)
     assert in_order(text, "09-05-2026 08:00 → 10:15", "pausada", "2h 15m")
     assert "Mario Rojas" in text and "Pedro Soto" in text
@@ -296,20 +285,22 @@ def test_history_imported_from_the_sheet_shows_sessions_with_durations(station):
     assert "en curso" not in text
 
 
-def test_history_is_read_in_a_bounded_number_of_queries(plant, django_assert_max_num_queries):
+def test_history_is_read_in_a_bounded_number_of_queries(
+    plant_with_history, django_assert_max_num_queries
+):
     with django_assert_max_num_queries(2):  # the spool's events, then its workers' names
         history = spool_history(ARM_DONE)
     assert len(history) == 2
 
 
-def test_an_open_session_says_en_curso(station):
+def test_an_open_session_says_en_curso(plant_with_history, station):
     assert act(station, "ARM", "TOMAR", 93, ARM_PENDING).status_code == 200
     text = page(station, ARM_PENDING)
     assert "en curso" in text and "→ ahora" in text
     assert "Ocupado por MR(93) en ARMADO desde el" in text
 
 
-def test_metrologia_results_and_repair_cycles_are_shown(station):
+def test_metrologia_results_and_repair_cycles_are_shown(plant_with_history, station):
     steps = [
         ("METROLOGIA", "COMPLETAR", 95, {"resultado": "RECHAZADO"}),
         ("REPARACION", "TOMAR", 96, {}),
@@ -329,21 +320,23 @@ def test_metrologia_results_and_repair_cycles_are_shown(station):
     assert "aprobada ✓" in text
 
 
-def test_overrides_appear_in_the_history_and_liberar_ends_the_session(station, ana):
+def test_overrides_appear_in_the_history_and_liberar_ends_the_session(
+    plant_with_history, station, supervisor
+):
     assert act(station, "ARM", "TOMAR", 93, ARM_PENDING).status_code == 200
-    overrides.liberar(ARM_PENDING, ana)
+    overrides.liberar(ARM_PENDING, supervisor)
     text = page(station, ARM_PENDING)
     assert "liberada por ADMIN:ana" in text
     assert "Ocupación liberada · MR(93) ya no ocupa el spool" in text
     assert "en curso" not in text
 
-    overrides.desbloquear(BLOCKED, ana)
+    overrides.desbloquear(BLOCKED, supervisor)
     text = page(station, BLOCKED)
     assert "Desbloqueado · RECHAZADO (Ciclo 0/3) - Pendiente reparación" in text
     assert "ADMIN:ana" in text
 
 
-def test_the_page_tells_the_current_state_in_plain_spanish(station):
+def test_the_page_tells_the_current_state_in_plain_spanish(plant_with_history, station):
     assert f'id="spool-detail-{IN_REPAIR}"' in html(station, IN_REPAIR)  # a stable root
     text = page(station, IN_REPAIR)
     assert "EN_REPARACION (Ciclo 2/3) - Ocupado: PS(96)" in text  # Estado_Detalle
@@ -352,20 +345,20 @@ def test_the_page_tells_the_current_state_in_plain_spanish(station):
     assert "aprobada" not in text
 
 
-def test_a_blocked_spool_is_highlighted(station):
+def test_a_blocked_spool_is_highlighted(plant_with_history, station):
     markup = html(station, BLOCKED)
     assert 'class="spool-alert alert-blocked"' in markup
     assert "BLOQUEADO: rechazado 3 veces seguidas en metrología" in page(station, BLOCKED)
     assert "/desbloquear/" not in markup  # a station cannot override
 
 
-def test_a_supervisor_gets_the_override_links_on_the_page(ana):
-    boss = logged_in(ana)
+def test_a_supervisor_gets_the_override_links_on_the_page(plant_with_history, supervisor):
+    boss = logged_in(supervisor)
     assert "/desbloquear/" in html(boss, BLOCKED)
     assert "/liberar/" in html(boss, ARM_IN_PROGRESS)
 
 
-def test_ot_nv_materials_and_odd_cells_are_shown(station):
+def test_ot_nv_materials_and_odd_cells_are_shown(plant_with_history, station):
     text = page(station, "MK-1923-TW-17422-001")
     assert "OT-1923" in text and "NV-17422" in text and "pendientes" in text
     text = page(station, ODD)
@@ -373,30 +366,28 @@ def test_ot_nv_materials_and_odd_cells_are_shown(station):
     assert "Fecha_Materiales" in text and "cuando llegue" in text
 
 
-def test_unknown_tag_is_a_spanish_404(station):
+def test_unknown_tag_is_a_spanish_404(plant_with_history, station):
     response = station.get("/spools/MK-NO-EXISTE/")
     assert response.status_code == 404
     assert "No encontrado" in response.text
     assert "No existe el spool MK-NO-EXISTE" in response.text
 
 
-def test_the_tv_account_can_view_a_spool(plant):
+def test_the_tv_account_can_view_a_spool(plant_with_history):
     tv = logged_in(make_user("tv", "Pantalla"))
     assert "2h 15m" in page(tv, ARM_DONE)
 
 
-def test_an_account_without_the_view_permission_gets_403(plant):
+def test_an_account_without_the_view_permission_gets_403(plant_with_history):
     nobody = logged_in(make_user("visita", None))
     assert nobody.get(f"/spools/{ARM_DONE}/").status_code == 403
     assert nobody.get("/spools/MK-NO-EXISTE/").status_code == 403  # no probing for tags
 
 
-def test_anonymous_visitors_are_sent_to_login(plant, client):
+def test_anonymous_visitors_are_sent_to_login(plant_with_history, client):
     response = client.get(f"/spools/{ARM_DONE}/")
     assert response.status_code == 302 and "/login/" in response["Location"]
 
 
-def test_build_plant_spools_without_events_show_an_empty_history(sheet_store):
-    build_plant()
-    station = logged_in(station_user())
+def test_build_plant_spools_without_events_show_an_empty_history(plant, station):
     assert "Sin eventos registrados" in page(station, ARM_PENDING)

@@ -25,7 +25,6 @@ from tests.plant import (
     QC_PENDING_BUT_OCCUPIED,
     SOLD_IN_PROGRESS,
     act,
-    build_plant,
     logged_in,
     make_user,
     metadata_rows,
@@ -59,19 +58,9 @@ def meta_json(row: dict) -> dict:
 
 
 @pytest.fixture
-def plant(sheet_store):
-    build_plant()
-
-
-@pytest.fixture
-def ana(plant) -> User:
-    """A supervisor: staff, in the Supervisor group, not a superuser."""
-    return make_user("ana", "Supervisor", staff=True)
-
-
-@pytest.fixture
-def boss(ana) -> Client:
-    return logged_in(ana)
+def boss(plant, supervisor) -> Client:
+    """The supervisor logged in (Django's test client), on the plant."""
+    return logged_in(supervisor)
 
 
 # --- without the permission, nothing happens -------------------------------------------
@@ -193,8 +182,8 @@ def test_desbloquear_skips_spools_that_are_not_blocked(boss):
     assert len(metadata_rows(BLOCKED)) == 1
 
 
-def test_a_second_desbloquear_is_refused_with_a_message_and_writes_nothing(boss, ana):
-    overrides.desbloquear(BLOCKED, ana)
+def test_a_second_desbloquear_is_refused_with_a_message_and_writes_nothing(boss, supervisor):
+    overrides.desbloquear(BLOCKED, supervisor)
     response = post_action(boss, "desbloquear", BLOCKED, confirm=True)
     shown = boss.get(response["Location"])
     assert f"El spool {BLOCKED} no está BLOQUEADO." in shown.text
@@ -202,7 +191,9 @@ def test_a_second_desbloquear_is_refused_with_a_message_and_writes_nothing(boss,
     assert len(metadata_rows(BLOCKED)) == 1
 
 
-def test_an_override_is_broadcast_after_commit(ana, django_capture_on_commit_callbacks):
+def test_an_override_is_broadcast_after_commit(
+    plant, supervisor, django_capture_on_commit_callbacks
+):
     seen = []
 
     def receiver(sender, tags, **kwargs):
@@ -211,7 +202,7 @@ def test_an_override_is_broadcast_after_commit(ana, django_capture_on_commit_cal
     spools_changed.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            result = overrides.desbloquear(BLOCKED, ana)
+            result = overrides.desbloquear(BLOCKED, supervisor)
             assert seen == []  # nothing before the commit
     finally:
         spools_changed.disconnect(receiver)
@@ -271,9 +262,9 @@ def test_liberar_releases_several_spools_each_to_its_paused_state(boss):
     assert metadata_rows(ARM_PENDING) == []
 
 
-def test_liberar_clears_an_occupation_with_no_work_in_progress(ana):
+def test_liberar_clears_an_occupation_with_no_work_in_progress(plant, supervisor):
     # Ocupado_Por typed on a finished spool: nothing to pause, the occupation just goes.
-    overrides.liberar(QC_PENDING_BUT_OCCUPIED, ana)
+    overrides.liberar(QC_PENDING_BUT_OCCUPIED, supervisor)
     row = sheet_row(QC_PENDING_BUT_OCCUPIED)
     assert row["Ocupado_Por"] == ""
     assert row["Estado_Detalle"] == (
@@ -344,8 +335,8 @@ def test_the_mirror_cannot_be_edited_in_the_admin(boss):
     assert snapshot(BLOCKED) == before
 
 
-def test_the_events_admin_is_read_only_even_for_a_superuser(boss, ana):
-    overrides.desbloquear(BLOCKED, ana)
+def test_the_events_admin_is_read_only_even_for_a_superuser(boss, supervisor):
+    overrides.desbloquear(BLOCKED, supervisor)
     event = Event.objects.get(tag=BLOCKED)
     root = User.objects.create_superuser("root", password="pw-root")
     client = logged_in(root)

@@ -11,8 +11,6 @@ import pytest
 
 from spools.models import Event, Spool
 from tests.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     PORTRAIT,
     TABLET,
     Screens,
@@ -36,16 +34,6 @@ pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transac
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are plain synchronous code all the same.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -10,13 +10,7 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 
 from dashboard.routing import websocket_urlpatterns
 from occupation.services import ActionCommand, perform_action
-from tests.plant import ARM_IN_PROGRESS, ARM_PENDING, BLOCKED, build_plant
-
-
-def tv_user(username: str = "tv-1") -> User:
-    user = User.objects.create_user(username, password="pw-" + username)
-    user.groups.add(Group.objects.get(name="Pantalla"))
-    return user
+from tests.plant import ARM_IN_PROGRESS, ARM_PENDING, BLOCKED, build_plant, tv_user
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,11 +21,11 @@ from django.db import connection
 
 from occupation.services import ActionCommand, perform_action
 from spools.models import Spool
+from tests import ROOT
 from tests.browser import http_session
 from tests.builders import build_workbook, spool, worker
 from tests.plant import exported, station_user
 
-ROOT = Path(__file__).resolve().parent.parent
 TAG = "MK-2047-TW-20001-001"
 ARMADORES = [worker(200 + i, f"Nombre{i}", f"Apellido{i}", roles=["Armador"]) for i in range(12)]
 

@@ -34,19 +34,9 @@ from tests.plant import (
     metadata_rows,
     new_request_id,
     sheet_row,
-    station_user,
 )
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def station(client, sheet_store):
-    build_plant()
-    station_user()
-    client.login(username="tablet-1", password="pw-tablet-1")
-    sheet_store.reset_counters()
-    return client
 
 
 def today() -> str:
@@ -61,7 +51,7 @@ def assert_nothing_written(tag: str, before: dict) -> None:
 # --- TOMAR ARM --------------------------------------------------------------------------
 
 
-def test_tomar_arm_occupies_the_spool_and_logs_one_event(station):
+def test_tomar_arm_occupies_the_spool_and_logs_one_event(plant, station):
     response = act(station, "ARM", "TOMAR", 93, ARM_PENDING)
     assert response.status_code == 200
     assert "tomado por MR(93)" in response.text
@@ -81,7 +71,7 @@ def test_tomar_arm_occupies_the_spool_and_logs_one_event(station):
     assert event["Fecha_Operacion"] == today()
 
 
-def test_an_ayudante_may_take_arm(station):
+def test_an_ayudante_may_take_arm(plant, station):
     assert act(station, "ARM", "TOMAR", 96, ARM_PENDING).status_code == 200
     assert sheet_row(ARM_PENDING)["Armador"] == "PS(96)"
 
@@ -96,7 +86,7 @@ def test_an_ayudante_may_take_arm(station):
         (4242, 404, "No existe el trabajador 4242"),
     ],
 )
-def test_tomar_arm_refuses_workers_who_may_not(station, worker_id, status, message):
+def test_tomar_arm_refuses_workers_who_may_not(plant, station, worker_id, status, message):
     before = sheet_row(ARM_PENDING)
     response = act(station, "ARM", "TOMAR", worker_id, ARM_PENDING)
     assert response.status_code == status
@@ -113,14 +103,14 @@ def test_tomar_arm_refuses_workers_who_may_not(station, worker_id, status, messa
         (ARM_IN_PROGRESS, 409, "está ocupado por MR(93)"),
     ],
 )
-def test_tomar_arm_refusals(station, tag, status, message):
+def test_tomar_arm_refusals(plant, station, tag, status, message):
     response = act(station, "ARM", "TOMAR", 100, tag)
     assert response.status_code == status
     assert message in response.text
     assert metadata_rows(tag) == []
 
 
-def test_second_tomar_on_occupied_spool_gets_409_naming_the_occupant(station):
+def test_second_tomar_on_occupied_spool_gets_409_naming_the_occupant(plant, station):
     assert act(station, "ARM", "TOMAR", 93, ARM_PENDING).status_code == 200
     response = act(station, "ARM", "TOMAR", 100, ARM_PENDING)
     assert response.status_code == 409
@@ -128,7 +118,7 @@ def test_second_tomar_on_occupied_spool_gets_409_naming_the_occupant(station):
     assert len(metadata_rows(ARM_PENDING)) == 1
 
 
-def test_tomar_a_paused_arm_hands_it_to_the_new_worker(station):
+def test_tomar_a_paused_arm_hands_it_to_the_new_worker(plant, station):
     assert act(station, "ARM", "TOMAR", 93, ARM_PAUSED).status_code == 200
     assert sheet_row(ARM_PAUSED)["Armador"] == "MR(93)"  # the last taker
 
@@ -136,13 +126,13 @@ def test_tomar_a_paused_arm_hands_it_to_the_new_worker(station):
 # --- TOMAR SOLD ------------------------------------------------------------------------
 
 
-def test_tomar_sold_needs_arm_completed(station):
+def test_tomar_sold_needs_arm_completed(plant, station):
     response = act(station, "SOLD", "TOMAR", 94, ARM_PENDING)
     assert response.status_code == 400
     assert "no tiene el armado completado" in response.text
 
 
-def test_tomar_sold_sets_the_soldador(station):
+def test_tomar_sold_sets_the_soldador(plant, station):
     assert act(station, "SOLD", "TOMAR", 94, ARM_DONE).status_code == 200
     row = sheet_row(ARM_DONE)
     assert (row["Soldador"], row["Ocupado_Por"]) == ("JP(94)", "JP(94)")
@@ -150,14 +140,14 @@ def test_tomar_sold_sets_the_soldador(station):
     assert row["Armador"] == "MR(93)"
 
 
-def test_tomar_sold_refuses_an_armador(station):
+def test_tomar_sold_refuses_an_armador(plant, station):
     assert act(station, "SOLD", "TOMAR", 93, ARM_DONE).status_code == 403
 
 
 # --- PAUSAR / COMPLETAR / CANCELAR (ARM, SOLD) ------------------------------------------
 
 
-def test_pausar_releases_the_spool(station):
+def test_pausar_releases_the_spool(plant, station):
     assert act(station, "ARM", "PAUSAR", 93, ARM_IN_PROGRESS).status_code == 200
     row = sheet_row(ARM_IN_PROGRESS)
     assert (row["Ocupado_Por"], row["Fecha_Ocupacion"]) == ("", "")
@@ -166,25 +156,25 @@ def test_pausar_releases_the_spool(station):
     assert [e["Evento_Tipo"] for e in metadata_rows(ARM_IN_PROGRESS)] == ["PAUSAR_SPOOL"]
 
 
-def test_pausar_a_free_spool_is_400(station):
+def test_pausar_a_free_spool_is_400(plant, station):
     response = act(station, "ARM", "PAUSAR", 93, ARM_PENDING)
     assert response.status_code == 400
     assert "no está ocupado" in response.text
 
 
-def test_pausar_someone_elses_spool_is_403(station):
+def test_pausar_someone_elses_spool_is_403(plant, station):
     response = act(station, "ARM", "PAUSAR", 100, ARM_IN_PROGRESS)
     assert response.status_code == 403
     assert "ocupado por MR(93), no por DF(100)" in response.text
     assert metadata_rows(ARM_IN_PROGRESS) == []
 
 
-def test_pausar_arm_on_a_spool_in_soldadura_is_400(station):
+def test_pausar_arm_on_a_spool_in_soldadura_is_400(plant, station):
     response = act(station, "ARM", "PAUSAR", 93, ARM_DONE)
     assert response.status_code == 400
 
 
-def test_completar_arm_dates_it_and_releases(station):
+def test_completar_arm_dates_it_and_releases(plant, station):
     assert act(station, "ARM", "COMPLETAR", 93, ARM_IN_PROGRESS).status_code == 200
     row = sheet_row(ARM_IN_PROGRESS)
     assert row["Fecha_Armado"] == today()
@@ -193,11 +183,11 @@ def test_completar_arm_dates_it_and_releases(station):
     assert [e["Evento_Tipo"] for e in metadata_rows(ARM_IN_PROGRESS)] == ["COMPLETAR_ARM"]
 
 
-def test_completar_by_someone_else_is_403(station):
+def test_completar_by_someone_else_is_403(plant, station):
     assert act(station, "ARM", "COMPLETAR", 100, ARM_IN_PROGRESS).status_code == 403
 
 
-def test_completar_sold(station):
+def test_completar_sold(plant, station):
     assert act(station, "SOLD", "COMPLETAR", 94, SOLD_IN_PROGRESS).status_code == 200
     row = sheet_row(SOLD_IN_PROGRESS)
     assert (row["Fecha_Soldadura"], row["Soldador"], row["Ocupado_Por"]) == (today(), "JP(94)", "")
@@ -211,7 +201,7 @@ def test_completar_sold(station):
     "tag,operacion,worker_id", [(ARM_PAUSED, "ARM", 93), (ARM_DONE, "SOLD", 94)]
 )
 def test_tomar_then_cancelar_leaves_every_app_owned_cell_as_it_was(
-    station, tag, operacion, worker_id
+    plant, station, tag, operacion, worker_id
 ):
     before = sheet_row(tag)
     assert act(station, operacion, "TOMAR", worker_id, tag).status_code == 200
@@ -228,11 +218,11 @@ def test_tomar_then_cancelar_leaves_every_app_owned_cell_as_it_was(
     assert not spool.is_occupied
 
 
-def test_cancelar_by_someone_else_is_403(station):
+def test_cancelar_by_someone_else_is_403(plant, station):
     assert act(station, "ARM", "CANCELAR", 100, ARM_IN_PROGRESS).status_code == 403
 
 
-def test_collaboration_a_starts_b_finishes(station):
+def test_collaboration_a_starts_b_finishes(plant, station):
     assert act(station, "ARM", "TOMAR", 93, ARM_PENDING).status_code == 200
     assert act(station, "ARM", "PAUSAR", 93, ARM_PENDING).status_code == 200
     assert act(station, "ARM", "TOMAR", 100, ARM_PENDING).status_code == 200
@@ -241,7 +231,7 @@ def test_collaboration_a_starts_b_finishes(station):
     assert (row["Armador"], row["Fecha_Armado"]) == ("DF(100)", today())
 
 
-def test_a_worker_may_occupy_several_spools(station):
+def test_a_worker_may_occupy_several_spools(plant, station):
     response = act(station, "ARM", "TOMAR", 93, ARM_PENDING, ARM_PAUSED)
     assert response.status_code == 200
     taken = Spool.objects.filter(tag__in=[ARM_PENDING, ARM_PAUSED, ARM_IN_PROGRESS])
@@ -251,7 +241,7 @@ def test_a_worker_may_occupy_several_spools(station):
 # --- METROLOGÍA ----------------------------------------------------------------------------
 
 
-def test_metrologia_aprobado_dates_it(station):
+def test_metrologia_aprobado_dates_it(plant, station):
     response = act(station, "METROLOGIA", "COMPLETAR", 95, QC_PENDING, resultado="APROBADO")
     assert response.status_code == 200
     row = sheet_row(QC_PENDING)
@@ -264,7 +254,7 @@ def test_metrologia_aprobado_dates_it(station):
     assert '"resultado": "APROBADO"' in event["Metadata_JSON"]
 
 
-def test_metrologia_after_repair_approves_and_resets_the_cycle(station):
+def test_metrologia_after_repair_approves_and_resets_the_cycle(plant, station):
     assert (
         act(station, "METROLOGIA", "COMPLETAR", 95, REPAIRED, resultado="APROBADO").status_code
         == 200
@@ -273,7 +263,7 @@ def test_metrologia_after_repair_approves_and_resets_the_cycle(station):
     assert (spool.metrologia, spool.reparacion, spool.ciclo) == ("APROBADO", "NINGUNA", 0)
 
 
-def test_metrologia_rechazado_counts_the_cycle(station):
+def test_metrologia_rechazado_counts_the_cycle(plant, station):
     response = act(station, "METROLOGIA", "COMPLETAR", 95, QC_PENDING, resultado="RECHAZADO")
     assert response.status_code == 200
     row = sheet_row(QC_PENDING)
@@ -286,7 +276,7 @@ def test_metrologia_rechazado_counts_the_cycle(station):
     )
 
 
-def test_third_consecutive_rejection_blocks(station):
+def test_third_consecutive_rejection_blocks(plant, station):
     response = act(station, "METROLOGIA", "COMPLETAR", 95, REPAIRED, resultado="RECHAZADO")
     assert response.status_code == 200
     assert sheet_row(REPAIRED)["Estado_Detalle"] == "BLOQUEADO - Contactar supervisor"
@@ -306,20 +296,20 @@ def test_third_consecutive_rejection_blocks(station):
         (QC_PENDING_BUT_OCCUPIED, 95, 409),
     ],
 )
-def test_metrologia_refusals(station, tag, worker_id, status):
+def test_metrologia_refusals(plant, station, tag, worker_id, status):
     response = act(station, "METROLOGIA", "COMPLETAR", worker_id, tag, resultado="APROBADO")
     assert response.status_code == status
     assert metadata_rows(tag) == []
 
 
-def test_metrologia_needs_a_resultado(station):
+def test_metrologia_needs_a_resultado(plant, station):
     assert act(station, "METROLOGIA", "COMPLETAR", 95, QC_PENDING).status_code == 400
 
 
 # --- REPARACIÓN ---------------------------------------------------------------------------
 
 
-def test_tomar_reparacion_of_a_rejected_spool(station):
+def test_tomar_reparacion_of_a_rejected_spool(plant, station):
     response = act(station, "REPARACION", "TOMAR", 98, REJECTED_1)  # any active worker
     assert response.status_code == 200
     row = sheet_row(REJECTED_1)
@@ -328,7 +318,7 @@ def test_tomar_reparacion_of_a_rejected_spool(station):
     assert [e["Evento_Tipo"] for e in metadata_rows(REJECTED_1)] == ["TOMAR_REPARACION"]
 
 
-def test_tomar_reparacion_of_a_paused_repair(station):
+def test_tomar_reparacion_of_a_paused_repair(plant, station):
     assert act(station, "REPARACION", "TOMAR", 93, REPAIR_PAUSED).status_code == 200
 
 
@@ -341,24 +331,24 @@ def test_tomar_reparacion_of_a_paused_repair(station):
         (IN_REPAIR, 409, "ocupado por PS(96)"),
     ],
 )
-def test_tomar_reparacion_refusals(station, tag, status, message):
+def test_tomar_reparacion_refusals(plant, station, tag, status, message):
     response = act(station, "REPARACION", "TOMAR", 93, tag)
     assert response.status_code == status
     assert message in response.text
 
 
-def test_tomar_reparacion_refuses_an_inactive_worker(station):
+def test_tomar_reparacion_refuses_an_inactive_worker(plant, station):
     assert act(station, "REPARACION", "TOMAR", 97, REJECTED_1).status_code == 403
 
 
-def test_pausar_reparacion(station):
+def test_pausar_reparacion(plant, station):
     assert act(station, "REPARACION", "PAUSAR", 96, IN_REPAIR).status_code == 200
     row = sheet_row(IN_REPAIR)
     assert (row["Ocupado_Por"], row["Estado_Detalle"]) == ("", "REPARACION_PAUSADA (Ciclo 2/3)")
     assert [e["Evento_Tipo"] for e in metadata_rows(IN_REPAIR)] == ["PAUSAR_REPARACION"]
 
 
-def test_completar_reparacion_sends_it_back_to_metrologia(station):
+def test_completar_reparacion_sends_it_back_to_metrologia(plant, station):
     assert act(station, "REPARACION", "COMPLETAR", 96, IN_REPAIR).status_code == 200
     row = sheet_row(IN_REPAIR)
     assert (row["Ocupado_Por"], row["Estado_Detalle"]) == ("", "PENDIENTE_METROLOGIA (Ciclo 2/3)")
@@ -370,7 +360,7 @@ def test_completar_reparacion_sends_it_back_to_metrologia(station):
     )
 
 
-def test_cancelar_reparacion_returns_to_rechazado(station):
+def test_cancelar_reparacion_returns_to_rechazado(plant, station):
     assert act(station, "REPARACION", "CANCELAR", 96, IN_REPAIR).status_code == 200
     row = sheet_row(IN_REPAIR)
     assert (row["Ocupado_Por"], row["Estado_Detalle"]) == (
@@ -381,19 +371,19 @@ def test_cancelar_reparacion_returns_to_rechazado(station):
 
 
 @pytest.mark.parametrize("accion", ["PAUSAR", "COMPLETAR", "CANCELAR"])
-def test_repair_actions_by_someone_else_are_403(station, accion):
+def test_repair_actions_by_someone_else_are_403(plant, station, accion):
     assert act(station, "REPARACION", accion, 93, IN_REPAIR).status_code == 403
 
 
 @pytest.mark.parametrize("accion", ["PAUSAR", "COMPLETAR", "CANCELAR"])
-def test_repair_actions_on_a_free_spool_are_400(station, accion):
+def test_repair_actions_on_a_free_spool_are_400(plant, station, accion):
     assert act(station, "REPARACION", accion, 93, REJECTED_1).status_code == 400
 
 
 # --- batches, bad input, idempotency, broken workbook ---------------------------------------
 
 
-def test_a_batch_answers_207_with_each_spools_own_reason(station):
+def test_a_batch_answers_207_with_each_spools_own_reason(plant, station):
     response = act(station, "ARM", "TOMAR", 93, ARM_PENDING, NO_MATERIALS, ARM_IN_PROGRESS, "MK-X")
     assert response.status_code == 207
     assert "tomado por MR(93)" in response.text
@@ -403,12 +393,12 @@ def test_a_batch_answers_207_with_each_spools_own_reason(station):
     assert len(metadata_rows()) == 1
 
 
-def test_a_batch_where_all_fail_answers_the_first_failure(station):
+def test_a_batch_where_all_fail_answers_the_first_failure(plant, station):
     response = act(station, "ARM", "TOMAR", 93, NO_MATERIALS, ARM_IN_PROGRESS)
     assert response.status_code == 400
 
 
-def test_more_than_50_spools_is_refused_whole(station):
+def test_more_than_50_spools_is_refused_whole(plant, station):
     response = act(station, "ARM", "TOMAR", 93, *[f"MK-{i}" for i in range(51)])
     assert response.status_code == 400
     assert "Máximo 50 spools" in response.text
@@ -438,14 +428,14 @@ def test_more_than_50_spools_is_refused_whole(station):
         },
     ],
 )
-def test_tampered_forms_change_nothing(station, data):
+def test_tampered_forms_change_nothing(plant, station, data):
     response = station.post("/acciones/", data)
     assert response.status_code == 400
     assert '<p class="error">' in response.text
     assert metadata_rows() == []
 
 
-def test_non_utf8_bytes_are_refused_cleanly(station):
+def test_non_utf8_bytes_are_refused_cleanly(plant, station):
     body = b"operacion=ARM&accion=TOMAR&worker=93&tags=MK-\xff\xfe"
     response = station.generic(
         "POST", "/acciones/", body, content_type="application/x-www-form-urlencoded"
@@ -454,7 +444,7 @@ def test_non_utf8_bytes_are_refused_cleanly(station):
     assert metadata_rows() == []
 
 
-def test_the_same_request_id_twice_applies_once_and_answers_the_same(station):
+def test_the_same_request_id_twice_applies_once_and_answers_the_same(plant, station):
     rid = new_request_id()
     first = act(station, "ARM", "TOMAR", 93, ARM_PENDING, request_id=rid)
     second = act(station, "ARM", "TOMAR", 93, ARM_PENDING, request_id=rid)
@@ -463,14 +453,14 @@ def test_the_same_request_id_twice_applies_once_and_answers_the_same(station):
     assert len(metadata_rows(ARM_PENDING)) == 1
 
 
-def test_a_request_id_reused_for_another_action_is_refused(station):
+def test_a_request_id_reused_for_another_action_is_refused(plant, station):
     rid = new_request_id()
     assert act(station, "ARM", "TOMAR", 93, ARM_PENDING, request_id=rid).status_code == 200
     assert act(station, "ARM", "PAUSAR", 93, ARM_PENDING, request_id=rid).status_code == 400
     assert Spool.objects.get(tag=ARM_PENDING).is_occupied
 
 
-def test_a_broken_workbook_refuses_actions_with_503(station):
+def test_a_broken_workbook_refuses_actions_with_503(plant, station):
     state = SyncState.get()
     state.structure_error = "Falta la columna Ocupado_Por en la hoja Operaciones del libro"
     state.save()
@@ -491,11 +481,13 @@ def test_a_view_only_account_cannot_act(client, sheet_store):
     assert not Spool.objects.get(tag=ARM_PENDING).is_occupied
 
 
-def test_actions_need_post(station):
+def test_actions_need_post(plant, station):
     assert station.get("/acciones/").status_code == 405
 
 
-def test_the_exported_workbook_holds_cells_and_one_metadata_row_per_action(station, tmp_path):
+def test_the_exported_workbook_holds_cells_and_one_metadata_row_per_action(
+    plant, station, tmp_path
+):
     act(station, "ARM", "TOMAR", 93, ARM_PENDING)
     act(station, "ARM", "COMPLETAR", 93, ARM_PENDING)
     book = exported(tmp_path)

@@ -25,10 +25,10 @@ from spools.sheets import open_workbook
 from spools.workbook.columns import APP_OWNED_COLUMNS, OPERACIONES, column_letter
 from spools.workbook.outbox import pending_count
 from spools.workbook.sync import acquire_lease, flush_until_empty, run_cycle
+from tests import ROOT
 from tests.browser import Server, database_url, http_session
 from tests.floor import (
     FLOOR_WORKERS,
-    ROOT,
     assert_every_metadata_row_once_in_order,
     assert_workbook_equals_mirror,
     build_floor,
@@ -229,12 +229,10 @@ def test_sync_sheets_once_beside_a_web_process_makes_an_office_edit_count_at_the
 def test_sync_sheets_once_fails_when_nobody_syncs_in_time(sheet_store):
     build_floor(1, FLOOR_WORKERS[:1])
     assert acquire_lease("un-proceso-colgado", seconds=60)  # holds the lease, runs no cycle
-    started = time.monotonic()
 
     with pytest.raises(CommandError, match="en 0.5 s.*un-proceso-colgado"):
         call_command("sync_sheets", "--once", "--timeout", "0.5", stdout=StringIO())
 
-    assert time.monotonic() - started < 10
     assert not SyncRequest.objects.exists()
 
 

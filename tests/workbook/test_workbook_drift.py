@@ -37,7 +37,6 @@ from tests.plant import (
     act,
     metadata_rows,
     sheet_row,
-    station_user,
 )
 
 pytestmark = pytest.mark.django_db
@@ -54,18 +53,13 @@ def build() -> None:
 
 
 @pytest.fixture
-def plant(sheet_store, settings):
+def plant_with_clientes(sheet_store, settings):
+    """The plant of tests.plant with a Cliente per row, pulled only when a test asks; the
+    local backend (its counters at zero)."""
     settings.ZEUES_PULL_INTERVAL = 3600  # pulls only when a test asks for one
     build()
     sheet_store.reset_counters()
     return sheet_store
-
-
-@pytest.fixture
-def station(client, plant):
-    station_user()
-    client.login(username="tablet-1", password="pw-tablet-1")
-    return client
 
 
 def do(operacion: str, accion: str, worker_id: int, tag: str, resultado: str = "") -> None:
@@ -154,7 +148,7 @@ DRIFTS = [
 @pytest.mark.parametrize("drift", DRIFTS, ids=lambda f: f.__name__)
 @pytest.mark.parametrize("cycle", ["flush", "flush_with_pull"])
 def test_between_two_flushes_the_office_moves_rows_or_columns_every_cell_lands_right(
-    plant, drift, cycle
+    plant_with_clientes, drift, cycle
 ):
     do("ARM", "TOMAR", 93, ARM_PENDING)
     do("ARM", "COMPLETAR", 93, ARM_IN_PROGRESS)
@@ -183,24 +177,24 @@ def test_between_two_flushes_the_office_moves_rows_or_columns_every_cell_lands_r
     assert sheet_row(REJECTED_1)["Estado_Detalle"] == "REPARACION_PAUSADA (Ciclo 1/3)"
 
 
-def test_tag_spool_moved_costs_one_extra_read_on_that_flush_only(plant):
+def test_tag_spool_moved_costs_one_extra_read_on_that_flush_only(plant_with_clientes):
     do("ARM", "TOMAR", 93, ARM_PENDING)
     flush_until_empty()
     insert_column_before_tag_spool(ops())
     do("ARM", "PAUSAR", 93, ARM_PENDING)
-    plant.reset_counters()
+    plant_with_clientes.reset_counters()
 
     run_cycle()
 
-    status = plant.status()
+    status = plant_with_clientes.status()
     assert (status["reads"], status["writes"]) == (2, 1)
     assert sheet_row(ARM_PENDING)["Ocupado_Por"] == ""
     do("ARM", "TOMAR", 93, ARM_PENDING)
-    plant.reset_counters()
+    plant_with_clientes.reset_counters()
 
     run_cycle()
 
-    status = plant.status()
+    status = plant_with_clientes.status()
     assert (status["reads"], status["writes"]) == (1, 1)
     assert_every_cell_on_its_spool_and_column("Prioridad")
 
@@ -244,7 +238,7 @@ BREAKS = {
 
 @pytest.mark.parametrize("name", BREAKS)
 def test_a_missing_required_column_refuses_every_write_until_the_header_is_fixed(
-    station, plant, name
+    plant_with_clientes, station, name
 ):
     column, break_it, fix_it = BREAKS[name]
     assert act(station, "ARM", "TOMAR", 93, ARM_PENDING).status_code == 200  # pending
@@ -295,7 +289,7 @@ def test_a_missing_required_column_refuses_every_write_until_the_header_is_fixed
 # --- office edits arriving by pull --------------------------------------------------------------
 
 
-def test_a_spool_row_added_by_the_office_appears_in_the_mirror(plant):
+def test_a_spool_row_added_by_the_office_appears_in_the_mirror(plant_with_clientes):
     ws = ops()
     header = ws.row_values(1)
     values = {
@@ -314,7 +308,9 @@ def test_a_spool_row_added_by_the_office_appears_in_the_mirror(plant):
     assert sheet_row(new.tag)["Ocupado_Por"] == "MR(93)"
 
 
-def test_fecha_materiales_typed_by_the_office_makes_tomar_arm_possible(station, plant):
+def test_fecha_materiales_typed_by_the_office_makes_tomar_arm_possible(
+    plant_with_clientes, station
+):
     assert act(station, "ARM", "TOMAR", 93, NO_MATERIALS).status_code == 400
     ws = ops()
     row, col = row_of(ws, NO_MATERIALS), col_of(ws, "Fecha_Materiales")
@@ -334,7 +330,7 @@ def test_fecha_materiales_typed_by_the_office_makes_tomar_arm_possible(station, 
     [("RECHAZADO", 0), ("RECHAZADO (Ciclo 1/3) - Pendiente reparación", 1)],
 )
 def test_a_blocked_cell_retyped_as_rechazado_unblocks_with_one_override_row(
-    station, plant, typed, ciclo
+    plant_with_clientes, station, typed, ciclo
 ):
     assert act(station, "REPARACION", "TOMAR", 96, BLOCKED).status_code == 403
     ws = ops()
@@ -362,7 +358,9 @@ def test_a_blocked_cell_retyped_as_rechazado_unblocks_with_one_override_row(
     ]
 
 
-def test_an_office_edit_to_a_cell_with_a_pending_write_does_not_clobber_that_write(plant):
+def test_an_office_edit_to_a_cell_with_a_pending_write_does_not_clobber_that_write(
+    plant_with_clientes,
+):
     do("ARM", "TOMAR", 93, ARM_PENDING)  # pending: Ocupado_Por and Armador = MR(93)
     ws = ops()
     row = row_of(ws, ARM_PENDING)
@@ -380,7 +378,9 @@ def test_an_office_edit_to_a_cell_with_a_pending_write_does_not_clobber_that_wri
     assert_every_cell_on_its_spool_and_column()
 
 
-def test_an_office_edit_to_an_app_cell_of_a_row_with_nothing_pending_is_accepted(plant):
+def test_an_office_edit_to_an_app_cell_of_a_row_with_nothing_pending_is_accepted(
+    plant_with_clientes,
+):
     ws = ops()
     ws.update_cell(row_of(ws, APPROVED), col_of(ws, "Soldador"), "PS(96)")
 
@@ -421,21 +421,21 @@ def test_a_flush_is_one_read_and_one_write_whatever_the_number_of_actions(sheet_
     assert_every_cell_on_its_spool_and_column()
 
 
-def test_a_flush_when_a_pull_is_due_is_still_one_read_and_one_write(plant):
+def test_a_flush_when_a_pull_is_due_is_still_one_read_and_one_write(plant_with_clientes):
     do("ARM", "TOMAR", 93, ARM_PENDING)
     do("SOLD", "TOMAR", 94, ARM_DONE)
-    plant.reset_counters()
+    plant_with_clientes.reset_counters()
 
     result = run_cycle(pull_now=True)
 
-    status = plant.status()
+    status = plant_with_clientes.status()
     assert (status["reads"], status["writes"]) == (1, 1)
     assert result.pulled is not None and result.pulled.spools_seen == len(SPOOLS)
     assert result.entries_flushed == 2
     assert_every_cell_on_its_spool_and_column()
 
 
-def test_a_metadata_row_typed_by_hand_without_an_id_is_never_written_over(plant):
+def test_a_metadata_row_typed_by_hand_without_an_id_is_never_written_over(plant_with_clientes):
     do("ARM", "TOMAR", 93, ARM_PENDING)
     flush_until_empty()
     ws = open_workbook().worksheet(METADATA)

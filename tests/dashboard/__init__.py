@@ -1,0 +1,1 @@
+"""The wall dashboard: the page, its live pushes, and in a real browser."""

@@ -1,0 +1,1 @@
+"""The lifecycle of a spool: every action, Estado_Detalle, a whole life, races."""

@@ -1,0 +1,1 @@
+"""The local Sheets backend that stands in for Google Sheets, and its command."""

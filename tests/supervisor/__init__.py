@@ -1,0 +1,1 @@
+"""The supervisor: overrides in the admin and the spool page with its history."""

@@ -1,0 +1,1 @@
+"""The workbook: the gateway, pull and flush, faults, drift, one writer, files and values."""
