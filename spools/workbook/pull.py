@@ -295,13 +295,8 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
     workers: dict[int, Worker] = {}
     previous = dict(Worker.objects.values_list("id", "activo"))
     for n, row in enumerate(t_rows, start=2):
-        raw_id = t_header.get(row, "Id")
-        if is_blank(raw_id):
-            continue
-        try:
-            wid = int(float(cell_text(raw_id)))
-        except ValueError:
-            result.warnings.append(f"{TRABAJADORES} fila {n}: Id no reconocido {raw_id!r}.")
+        wid = _worker_id(TRABAJADORES, n, t_header.get(row, "Id"), result)
+        if wid is None:
             continue
         activo = _activo(TRABAJADORES, n, t_header.get(row, "Activo"), previous.get(wid), result)
         if wid in workers:
@@ -317,13 +312,9 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
         )
     role_rows: dict[tuple[int, str], Role] = {}
     for n, row in enumerate(r_rows, start=2):
-        raw_id, rol = r_header.get(row, "Id"), cell_text(r_header.get(row, "Rol"))
-        if is_blank(raw_id) or not rol:
-            continue
-        try:
-            wid = int(float(cell_text(raw_id)))
-        except ValueError:
-            result.warnings.append(f"{ROLES} fila {n}: Id no reconocido {raw_id!r}.")
+        rol = cell_text(r_header.get(row, "Rol"))
+        wid = _worker_id(ROLES, n, r_header.get(row, "Id"), result) if rol else None
+        if wid is None:
             continue
         activo = _activo(ROLES, n, r_header.get(row, "Activo"), None, result)
         if wid not in workers:
@@ -342,6 +333,17 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
         Worker.objects.exclude(id__in=workers.keys()).update(activo=False)
         Role.objects.all().delete()
         Role.objects.bulk_create(role_rows.values())
+
+
+def _worker_id(sheet: str, n: int, raw: object, result: PullResult) -> int | None:
+    """The Id of row `n` (None for a blank one, or one that is no number: reported)."""
+    if is_blank(raw):
+        return None
+    try:
+        return int(float(cell_text(raw)))
+    except ValueError:
+        result.warnings.append(f"{sheet} fila {n}: Id no reconocido {raw!r}.")
+        return None
 
 
 def _activo(sheet: str, n: int, raw: object, previous: bool | None, result: PullResult) -> bool:
