@@ -54,6 +54,9 @@ class EventoTipo(models.TextChoices):
     COMPLETAR_REPARACION = "COMPLETAR_REPARACION"
     CANCELAR_REPARACION = "CANCELAR_REPARACION"
     SUPERVISOR_OVERRIDE = "SUPERVISOR_OVERRIDE"
+    UNION_ARM_REGISTRADA = "UNION_ARM_REGISTRADA"
+    UNION_SOLD_REGISTRADA = "UNION_SOLD_REGISTRADA"
+    UNIONES_EDITADAS = "UNIONES_EDITADAS"
 
 
 # Metadata's Accion of a supervisor event (the workers' are the Accion values).
@@ -70,6 +73,24 @@ class OverrideTipo(models.TextChoices):
 
 # The events that open a work session (history) and whose snapshot CANCELAR restores.
 OPENING_EVENTS = frozenset({EventoTipo.TOMAR_SPOOL, EventoTipo.TOMAR_REPARACION})
+
+
+class TipoUnion(models.TextChoices):
+    """TIPO_UNION (uniones.md). Which need SOLD is a setting (ZEUES_ARM_ONLY_UNION_TYPES)."""
+
+    BW = "BW", "BW (a tope)"
+    SO = "SO", "SO (slip-on)"
+    FILL = "FILL", "FILL (filete)"
+    BR = "BR", "BR (ramal)"
+    LET = "LET", "LET (olet)"
+    MIT = "MIT", "MIT (inglete)"
+    FW = "FW", "FW (en terreno)"
+
+
+# DN_UNION in inches: what the tablet offers (any value > 0 and <= 72 is accepted).
+DN_CHOICES = (0.5, 0.75, 1, 1.25, 1.5, 2, 2.5, 3, 3.5, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20)
+DN_CHOICES += tuple(range(22, 50, 2))
+DN_MAX = 72
 
 
 class WorkState(models.TextChoices):

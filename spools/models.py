@@ -8,9 +8,12 @@ never the workbook.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django_fsm import RETURN_VALUE, FSMField, transition
@@ -50,6 +53,15 @@ TRANSITION_FIELDS = (
     "metrologia",
     "reparacion",
     "ciclo",
+)
+# The union counters of a Spool (saved together whenever its unions change).
+UNION_COUNTER_FIELDS = (
+    "uniones_total",
+    "uniones_arm",
+    "uniones_sold_total",
+    "uniones_sold",
+    "pulgadas_arm",
+    "pulgadas_sold",
 )
 # Rules shared by PAUSAR / COMPLETAR / CANCELAR: the actor must be the occupant.
 OCCUPANT_RULES = [rules.OCCUPIED, rules.BY_ACTOR]
@@ -149,6 +161,15 @@ class Spool(models.Model):
         "Reparación", default=ReparacionState.NINGUNA, choices=ReparacionState.choices
     )
     ciclo = models.PositiveSmallIntegerField("ciclo de rechazo", default=0)
+
+    # The spool's unions, counted (kept equal to its Union rows whenever they change; the
+    # Operaciones counters are written from these). uniones_total 0: no unions, v3.0 rules.
+    uniones_total = models.PositiveSmallIntegerField(default=0)
+    uniones_arm = models.PositiveSmallIntegerField(default=0)  # ARM done
+    uniones_sold_total = models.PositiveSmallIntegerField(default=0)  # needing SOLD
+    uniones_sold = models.PositiveSmallIntegerField(default=0)  # SOLD done
+    pulgadas_arm = models.DecimalField(max_digits=8, decimal_places=2, default=0)
+    pulgadas_sold = models.DecimalField(max_digits=8, decimal_places=2, default=0)
 
     # Where the row was at the last pull (informational: writes locate rows by TAG).
     sheet_row = models.PositiveIntegerField(null=True, blank=True)
@@ -409,6 +430,27 @@ class Spool(models.Model):
         self.rederive_states()
         return self.reparacion
 
+    # --- unions ----------------------------------------------------------------------------
+
+    @property
+    def has_unions(self) -> bool:
+        return self.uniones_total > 0
+
+    def count_unions(self, unions: Iterable[Union]) -> None:
+        """Set the union counters from the spool's unions (all of them)."""
+        unions = list(unions)
+        sold = [u for u in unions if u.needs_sold]
+        self.uniones_total = len(unions)
+        self.uniones_arm = sum(1 for u in unions if u.arm_done)
+        self.uniones_sold_total = len(sold)
+        self.uniones_sold = sum(1 for u in sold if u.sold_done)
+        self.pulgadas_arm = sum(
+            (u.dn_union or Decimal(0) for u in unions if u.arm_done), Decimal(0)
+        )
+        self.pulgadas_sold = sum(
+            (u.dn_union or Decimal(0) for u in sold if u.sold_done), Decimal(0)
+        )
+
     def rederive_states(self) -> None:
         """States from the columns (after an external edit or a forced release)."""
         s = derive_states(
@@ -422,6 +464,63 @@ class Spool(models.Model):
         )
         self.arm, self.sold, self.metrologia = s.arm, s.sold, s.metrologia
         self.reparacion, self.ciclo = s.reparacion, s.ciclo
+
+
+class Union(models.Model):
+    """A row of Uniones: one union (weld) of a spool, keyed by (TAG_SPOOL, N_UNION).
+
+    The ARM_* / SOL_* cells and `version` are the app's; NDT_* are kept as read (reserved
+    for inspection). A spool *has unions* when at least one row names its TAG.
+    """
+
+    tag = models.CharField("TAG_SPOOL", max_length=100)
+    n_union = models.PositiveIntegerField("N_UNION")
+    ot = models.CharField("OT", max_length=60, blank=True)
+    dn_union = models.DecimalField("DN_UNION", max_digits=5, decimal_places=2, null=True)
+    tipo_union = models.CharField("TIPO_UNION", max_length=10, blank=True)
+    arm_inicio = models.DateTimeField("ARM_FECHA_INICIO", null=True, blank=True)
+    arm_fin = models.DateTimeField("ARM_FECHA_FIN", null=True, blank=True)
+    arm_worker = models.CharField("ARM_WORKER", max_length=60, blank=True)
+    arm_worker_id = models.PositiveIntegerField(null=True, blank=True)
+    sol_inicio = models.DateTimeField("SOL_FECHA_INICIO", null=True, blank=True)
+    sol_fin = models.DateTimeField("SOL_FECHA_FIN", null=True, blank=True)
+    sol_worker = models.CharField("SOL_WORKER", max_length=60, blank=True)
+    sol_worker_id = models.PositiveIntegerField(null=True, blank=True)
+    ndt = models.JSONField("NDT_*", default=dict, blank=True)  # the NDT_* cells, as text
+    version = models.CharField(max_length=64, blank=True)
+    sheet_row = models.PositiveIntegerField(null=True, blank=True)
+    problems = models.JSONField(default=list, blank=True)
+    pulled_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["tag", "n_union"]
+        constraints = [
+            models.UniqueConstraint(fields=["tag", "n_union"], name="unique_union_per_spool")
+        ]
+        indexes = [
+            # Mi registro: a worker's unions finished on a day.
+            models.Index(fields=["arm_worker_id", "arm_fin"]),
+            models.Index(fields=["sol_worker_id", "sol_fin"]),
+        ]
+        verbose_name = "unión"
+        verbose_name_plural = "uniones"
+
+    def __str__(self) -> str:
+        return f"{self.tag} #{self.n_union}"
+
+    @property
+    def needs_sold(self) -> bool:
+        """Every type but the ones welded at site (ZEUES_ARM_ONLY_UNION_TYPES) needs SOLD."""
+        return self.tipo_union.upper() not in settings.ZEUES_ARM_ONLY_UNION_TYPES
+
+    @property
+    def arm_done(self) -> bool:
+        return self.arm_fin is not None
+
+    @property
+    def sold_done(self) -> bool:
+        return self.sol_fin is not None
 
 
 class Event(models.Model):
@@ -467,6 +566,9 @@ class OutboxEntry(models.Model):
     # The `version` this entry writes to the row: the app's own history of versions, which
     # tells a stale write of ours read back from the sheet apart from an office edit.
     version = models.CharField(max_length=64, blank=True, db_index=True)
+    # Uniones rows of the same TAG_SPOOL: [{"n": N_UNION, "cells": {column: value},
+    # "create": bool (append the row), "delete": bool (clear it)}], written in this order.
+    unions = models.JSONField(default=list, blank=True)
     flushed_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Why the cells could not be written (row gone from the sheet); the Metadata row still is.
     error = models.TextField(blank=True)

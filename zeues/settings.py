@@ -185,6 +185,12 @@ ZEUES_SHEET_BACKOFF_BASE = float(os.environ.get("ZEUES_SHEET_BACKOFF_BASE", "0.5
 ZEUES_SHEET_BACKOFF_MAX = float(os.environ.get("ZEUES_SHEET_BACKOFF_MAX", "32"))
 ZEUES_SHEET_TIMEOUT = float(os.environ.get("ZEUES_SHEET_TIMEOUT", "30"))
 # The dashboard flags occupations older than this many hours (someone went home?).
+# Union types welded at site: they need ARM only (uniones.md).
+ZEUES_ARM_ONLY_UNION_TYPES = tuple(
+    t.strip().upper()
+    for t in os.environ.get("ZEUES_ARM_ONLY_UNION_TYPES", "FW").split(",")
+    if t.strip()
+)
 ZEUES_LONG_OCCUPATION_HOURS = float(os.environ.get("ZEUES_LONG_OCCUPATION_HOURS", "8"))
 # Seconds between two write requests (Google: 60 writes per minute per user).
 ZEUES_SHEET_MIN_WRITE_INTERVAL = float(os.environ.get("ZEUES_SHEET_MIN_WRITE_INTERVAL", "1.0"))

@@ -14,6 +14,7 @@ OPERACIONES = "Operaciones"
 TRABAJADORES = "Trabajadores"
 ROLES = "Roles"
 METADATA = "Metadata"
+UNIONES = "Uniones"
 
 
 class Col:
@@ -32,6 +33,82 @@ class Col:
     FECHA_OCUPACION = "Fecha_Ocupacion"
     VERSION = "version"
     ESTADO_DETALLE = "Estado_Detalle"
+
+
+class UCol:
+    """Uniones column names (uniones.md "The workbook")."""
+
+    ID = "ID"  # written `<TAG_SPOOL>+<N_UNION>` on rows the app creates; never read
+    OT = "OT"
+    TAG_SPOOL = "TAG_SPOOL"
+    N_UNION = "N_UNION"
+    DN_UNION = "DN_UNION"
+    TIPO_UNION = "TIPO_UNION"
+    ARM_FECHA_INICIO = "ARM_FECHA_INICIO"
+    ARM_FECHA_FIN = "ARM_FECHA_FIN"
+    ARM_WORKER = "ARM_WORKER"
+    SOL_FECHA_INICIO = "SOL_FECHA_INICIO"
+    SOL_FECHA_FIN = "SOL_FECHA_FIN"
+    SOL_WORKER = "SOL_WORKER"
+    NDT_UNION = "NDT_UNION"
+    R_NDT_UNION = "R_NDT_UNION"
+    NDT_FECHA = "NDT_FECHA"
+    NDT_STATUS = "NDT_STATUS"
+    VERSION = "version"
+
+
+UNIONES_COLUMNS = (
+    UCol.ID,
+    UCol.OT,
+    UCol.TAG_SPOOL,
+    UCol.N_UNION,
+    UCol.DN_UNION,
+    UCol.TIPO_UNION,
+    UCol.ARM_FECHA_INICIO,
+    UCol.ARM_FECHA_FIN,
+    UCol.ARM_WORKER,
+    UCol.SOL_FECHA_INICIO,
+    UCol.SOL_FECHA_FIN,
+    UCol.SOL_WORKER,
+    UCol.NDT_UNION,
+    UCol.R_NDT_UNION,
+    UCol.NDT_FECHA,
+    UCol.NDT_STATUS,
+    UCol.VERSION,
+)
+# Written by the app on a union's row (NDT_* are reserved for inspection, left as they are).
+UNION_APP_OWNED_COLUMNS = (
+    UCol.ARM_FECHA_INICIO,
+    UCol.ARM_FECHA_FIN,
+    UCol.ARM_WORKER,
+    UCol.SOL_FECHA_INICIO,
+    UCol.SOL_FECHA_FIN,
+    UCol.SOL_WORKER,
+    UCol.VERSION,
+)
+# Without these a Uniones sheet cannot be read (the rest are read when present).
+UNIONES_REQUIRED = (UCol.TAG_SPOOL, UCol.N_UNION, UCol.DN_UNION, UCol.TIPO_UNION)
+
+
+class CounterCol:
+    """Optional Operaciones columns the app keeps equal to Uniones (never required)."""
+
+    TOTAL_UNIONES = "Total_Uniones"
+    UNIONES_ARM = "Uniones_ARM_Completadas"
+    UNIONES_SOLD = "Uniones_SOLD_Completadas"
+    PULGADAS_ARM = "Pulgadas_ARM"
+    PULGADAS_SOLD = "Pulgadas_SOLD"
+
+
+OPERACIONES_COUNTER_COLUMNS = (
+    CounterCol.TOTAL_UNIONES,
+    CounterCol.UNIONES_ARM,
+    CounterCol.UNIONES_SOLD,
+    CounterCol.PULGADAS_ARM,
+    CounterCol.PULGADAS_SOLD,
+)
+# Optional Metadata column, set on per-union rows when present (always in Metadata_JSON).
+METADATA_N_UNION = "N_UNION"
 
 
 V21_COLUMNS = (

@@ -10,14 +10,16 @@ from collections.abc import Callable
 from typing import Any
 
 from spools.lifecycle import derive_states
-from spools.workbook.columns import OPERACIONES, Col, HeaderMap
+from spools.workbook.columns import OPERACIONES, Col, CounterCol, HeaderMap, UCol
 from spools.workbook.values import (
     CellValueError,
     cell_text,
     format_date,
     format_datetime,
+    is_blank,
     parse_date,
     parse_datetime,
+    parse_dn,
     parse_worker_cell,
 )
 
@@ -98,3 +100,83 @@ def parse_cells(tag: str, cells: dict[str, object]) -> dict:
     """Mirror fields from a {column: value} mapping (e.g. a snapshot of app_cells)."""
     names = list(cells)
     return parse_spool_row(HeaderMap.from_row(OPERACIONES, names), [cells[n] for n in names], tag)
+
+
+# --- Uniones ---------------------------------------------------------------------------------
+
+
+def parse_union_row(header: HeaderMap, row: list, tag: str) -> dict:
+    """The mirror fields of one Uniones row (N_UNION already read by the caller); odd cells
+    become `problems`, as for spools."""
+    problems: list[dict] = []
+
+    def read(column: str, parser: Callable[[object], object], default: object = None) -> object:
+        raw = header.get(row, column)
+        try:
+            return parser(raw)
+        except CellValueError as exc:
+            problems.append({"column": column, "value": cell_text(raw), "error": exc.message})
+            return default
+
+    arm = read(UCol.ARM_WORKER, parse_worker_cell)
+    sol = read(UCol.SOL_WORKER, parse_worker_cell)
+    return {
+        "ot": cell_text(header.get(row, UCol.OT))[:60],
+        "dn_union": read(UCol.DN_UNION, parse_dn),
+        "tipo_union": cell_text(header.get(row, UCol.TIPO_UNION)).upper()[:10],
+        "arm_inicio": read(UCol.ARM_FECHA_INICIO, parse_datetime),
+        "arm_fin": read(UCol.ARM_FECHA_FIN, parse_datetime),
+        "arm_worker": arm.short if arm else cell_text(header.get(row, UCol.ARM_WORKER))[:60],
+        "arm_worker_id": arm.id if arm else None,
+        "sol_inicio": read(UCol.SOL_FECHA_INICIO, parse_datetime),
+        "sol_fin": read(UCol.SOL_FECHA_FIN, parse_datetime),
+        "sol_worker": sol.short if sol else cell_text(header.get(row, UCol.SOL_WORKER))[:60],
+        "sol_worker_id": sol.id if sol else None,
+        "ndt": {
+            c: cell_text(header.get(row, c))
+            for c in (UCol.NDT_UNION, UCol.R_NDT_UNION, UCol.NDT_FECHA, UCol.NDT_STATUS)
+            if not is_blank(header.get(row, c))
+        },
+        "version": cell_text(header.get(row, UCol.VERSION))[:64],
+        "problems": [{"tag": tag, **p} for p in problems],
+    }
+
+
+def union_cells(union: Any) -> dict[str, str]:
+    """The app-owned cells of a union, as text to write RAW into Uniones."""
+    return {
+        UCol.ARM_FECHA_INICIO: format_datetime(union.arm_inicio),
+        UCol.ARM_FECHA_FIN: format_datetime(union.arm_fin),
+        UCol.ARM_WORKER: union.arm_worker,
+        UCol.SOL_FECHA_INICIO: format_datetime(union.sol_inicio),
+        UCol.SOL_FECHA_FIN: format_datetime(union.sol_fin),
+        UCol.SOL_WORKER: union.sol_worker,
+        UCol.VERSION: union.version,
+    }
+
+
+def new_union_row(union: Any) -> dict[str, object]:
+    """Every cell of a union row the app creates: its ID, definition and app cells
+    (N_UNION and DN_UNION as numbers, written RAW)."""
+    dn = union.dn_union
+    return {
+        UCol.ID: f"{union.tag}+{union.n_union}",
+        UCol.OT: union.ot,
+        UCol.TAG_SPOOL: union.tag,
+        UCol.N_UNION: union.n_union,
+        UCol.DN_UNION: float(dn) if dn is not None else "",
+        UCol.TIPO_UNION: union.tipo_union,
+        **union_cells(union),
+    }
+
+
+def counter_cells(spool: Any) -> dict[str, object]:
+    """The Operaciones counters of a spool's unions, as numbers (written RAW when the
+    columns exist and the workbook has a Uniones sheet)."""
+    return {
+        CounterCol.TOTAL_UNIONES: spool.uniones_total,
+        CounterCol.UNIONES_ARM: spool.uniones_arm,
+        CounterCol.UNIONES_SOLD: spool.uniones_sold,
+        CounterCol.PULGADAS_ARM: round(float(spool.pulgadas_arm), 2),
+        CounterCol.PULGADAS_SOLD: round(float(spool.pulgadas_sold), 2),
+    }

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -221,3 +222,35 @@ def parse_worker_cell(value: object) -> WorkerRef | None:
     if not m:
         raise CellValueError(f"trabajador no reconocido (se espera p. ej. MR(93)): {s!r}", value=s)
     return WorkerRef(int(m[1]), s)
+
+
+_FRACTIONS = {"½": 0.5, "¼": 0.25, "¾": 0.75}
+_MIXED = re.compile(r"^(\d+)?\s*(?:(\d+)\s*/\s*(\d+)|([½¼¾]))$")
+
+
+def parse_dn(value: object) -> Decimal | None:
+    """DN_UNION in inches: `2`, `2.5`, `2,5`, `1/2`, `1 1/2`, `1½`, `¾` (> 0 and <= 72),
+    rounded to 2 decimals; None for a blank cell."""
+    if is_blank(value):
+        return None
+    if isinstance(value, bool):
+        raise CellValueError(f"DN no reconocido: {value!r}", value=value)
+    inches: float | None = None
+    if isinstance(value, int | float):
+        inches = float(value)
+    else:
+        s = str(value).strip().replace('"', "").strip()
+        if _NUMBER.match(s):
+            inches = float(s.replace(",", "."))
+        elif m := _MIXED.match(s):
+            whole = int(m[1] or 0)
+            part = int(m[2]) / int(m[3]) if m[2] and int(m[3]) else _FRACTIONS.get(m[4] or "", 0)
+            inches = whole + part
+    if inches is None or not 0 < inches <= 72:
+        raise CellValueError(f"DN no reconocido (pulgadas, > 0 y hasta 72): {value!r}", value=value)
+    return Decimal(str(round(inches, 2)))
+
+
+def format_pd(pd: Decimal | float) -> str:
+    """Pulgadas-diámetro as shown: one decimal, a decimal comma (`12,5`)."""
+    return f"{float(pd):.1f}".replace(".", ",")

@@ -96,3 +96,42 @@ def test_worker_short_name_and_back():
     assert parse_worker_cell("") is None
     with pytest.raises(CellValueError):
         parse_worker_cell("Mario Rojas")
+
+
+@pytest.mark.parametrize(
+    "cell, inches",
+    [
+        (2, "2"),
+        (2.5, "2.5"),
+        ("2,5", "2.5"),
+        ("1/2", "0.5"),
+        ("1 1/2", "1.5"),
+        ("1½", "1.5"),
+        ("¾", "0.75"),
+        ('3"', "3"),
+        (72, "72"),
+    ],
+)
+def test_a_union_diameter_reads_in_every_form_the_plant_writes_it(cell, inches):
+    from decimal import Decimal
+
+    from spools.workbook.values import parse_dn
+
+    assert parse_dn(cell) == Decimal(inches)
+
+
+@pytest.mark.parametrize("cell", [0, -2, 73, "grande", "1/0", True])
+def test_a_union_diameter_out_of_range_or_unreadable_is_reported(cell):
+    from spools.workbook.values import CellValueError, parse_dn
+
+    with pytest.raises(CellValueError, match="DN no reconocido"):
+        parse_dn(cell)
+
+
+def test_pulgadas_diametro_show_one_decimal_with_a_comma():
+    from decimal import Decimal
+
+    from spools.workbook.values import format_pd
+
+    assert format_pd(Decimal("12.5")) == "12,5"
+    assert format_pd(Decimal("3.25")) == "3,2"
