@@ -13,8 +13,9 @@ from typing import Any
 
 from django.utils import timezone
 
-from spools.models import Event, OutboxEntry, Spool
-from spools.workbook.columns import Col
+from spools.models import Event, OutboxEntry, Spool, Union
+from spools.workbook.columns import METADATA_N_UNION, Col
+from spools.workbook.rows import counter_cells, new_union_row, union_cells
 from spools.workbook.values import format_date, format_datetime
 
 
@@ -43,7 +44,19 @@ def metadata_row(event: Event) -> dict[str, Any]:
         "Accion": event.accion,
         "Fecha_Operacion": format_date(event.fecha_operacion),
         "Metadata_JSON": json.dumps(event.metadata_json, ensure_ascii=False, sort_keys=True),
+        # Optional column: written where the sheet has it (per-union rows carry it).
+        METADATA_N_UNION: event.metadata_json.get("n_union", ""),
     }
+
+
+def union_write(union: Union, *, create: bool = False, delete: bool = False) -> dict[str, Any]:
+    """One Uniones row to write with a change: its app cells, the whole row when the app
+    creates it, or nothing but blanks when it is deleted (the row is cleared, never
+    removed: N_UNION is never renumbered)."""
+    if delete:
+        return {"n": union.n_union, "cells": {}, "create": False, "delete": True}
+    cells = new_union_row(union) if create else union_cells(union)
+    return {"n": union.n_union, "cells": cells, "create": create, "delete": False}
 
 
 def record_change(
@@ -59,11 +72,14 @@ def record_change(
     account: str = "",
     tag: str = "",
     now=None,
+    unions: list[dict[str, Any]] | None = None,
 ) -> Event:
     """Add the event and its outbox entry. The spool must already hold its new state.
 
     Only the cells that changed are written (plus a new `version` and Estado_Detalle), so
     an office edit to another cell of the row is never overwritten by a stale value.
+    `unions`: the spool's Uniones rows to write with it (`union_write`); a spool with
+    unions also writes its Operaciones counters.
     """
     now = now or timezone.now()
     event = Event.objects.create(
@@ -85,12 +101,16 @@ def record_change(
         cells = {c: v for c, v in after.items() if before_cells.get(c) != v}
         cells[Col.VERSION] = after[Col.VERSION]
         cells[Col.ESTADO_DETALLE] = after[Col.ESTADO_DETALLE]
+    if spool is not None and (unions or spool.has_unions):
+        # The Operaciones counters follow Uniones (written where those columns exist).
+        cells.update(counter_cells(spool))
     OutboxEntry.objects.create(
         created_at=now,
         tag=event.tag,
         cells=cells,
         metadata_row=metadata_row(event),
         version=cells.get(Col.VERSION, ""),
+        unions=unions or [],
     )
     return event
 
