@@ -29,6 +29,7 @@ FRAGMENTS = (
     "dashboard/_stages.html",
     "dashboard/_alerts.html",
     "dashboard/_events.html",
+    "dashboard/_pd_today.html",
 )
 
 

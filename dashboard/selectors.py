@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from spools.lifecycle import STAGES, ReparacionState, stage_of
-from spools.models import Event, Spool
+from spools.lifecycle import STAGES, Operacion, ReparacionState, stage_of
+from spools.models import Event, Spool, Union
+from spools.selectors import TRADES, day_bounds
 
 
 @dataclass
@@ -69,9 +71,66 @@ def latest_events(n: int = 12) -> list[Event]:
     return list(Event.objects.order_by("-timestamp")[:n])
 
 
+@dataclass
+class WorkerPd:
+    worker: str  # as in the cells: MR(93)
+    pd: Decimal
+    unions: int
+    percent: float = 0.0  # of the day's best worker, either trade (the bar's length)
+
+
+@dataclass
+class PdToday:
+    """Today's pulgadas-diámetro on the floor: the total, and per worker for ARM and SOLD."""
+
+    arm: list[WorkerPd] = field(default_factory=list)
+    sold: list[WorkerPd] = field(default_factory=list)
+
+    @property
+    def arm_pd(self) -> Decimal:
+        return sum((w.pd for w in self.arm), Decimal(0))
+
+    @property
+    def sold_pd(self) -> Decimal:
+        return sum((w.pd for w in self.sold), Decimal(0))
+
+    @property
+    def total(self) -> Decimal:
+        return self.arm_pd + self.sold_pd
+
+    @property
+    def trades(self) -> list[tuple[str, str, list[WorkerPd]]]:
+        """(heading, colour family, workers) of each trade, in the floor's order."""
+        return [("Armado", "arm", self.arm), ("Soldadura", "sold", self.sold)]
+
+
+def pd_today() -> PdToday:
+    """Two aggregate queries (one per trade) over the unions finished today, plant time."""
+    start, end = day_bounds(timezone.localdate())
+    per_trade: dict[str, list[WorkerPd]] = {}
+    for trade in TRADES:
+        fin, worker_id = trade.column("fin"), trade.column("worker_id")
+        rows = (
+            Union.objects.filter(**{f"{fin}__gte": start, f"{fin}__lt": end})
+            .values(worker_id)
+            .annotate(label=Max(trade.column("worker")), pd=Sum("dn_union"), n=Count("id"))
+            .order_by()
+        )
+        workers = [
+            WorkerPd(r["label"] or "sin nombre", r["pd"] or Decimal(0), r["n"]) for r in rows
+        ]
+        per_trade[trade.operacion] = sorted(workers, key=lambda w: (-w.pd, w.worker))
+    result = PdToday(per_trade[Operacion.ARM], per_trade[Operacion.SOLD])
+    best = max((w.pd for w in result.arm + result.sold), default=Decimal(0)) or Decimal(1)
+    for w in result.arm + result.sold:
+        w.percent = float(100 * w.pd / best)
+    return result
+
+
 def dashboard_context() -> dict:
     occupied = occupied_spools()
     return {
+        "pd_today": pd_today(),
         "occupied": occupied,
         "long_occupied": [s for s in occupied if s.too_long],
         "long_hours": settings.ZEUES_LONG_OCCUPATION_HOURS,

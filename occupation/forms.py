@@ -8,12 +8,15 @@ from urllib.parse import unquote_to_bytes
 from django import forms
 
 from occupation.services import MAX_SPOOLS, ActionCommand
-from spools.lifecycle import Accion, Operacion, Resultado
+from spools.lifecycle import SESSION_ENDS, Accion, Operacion, Resultado
 
 # Any TAG the office can type (spaces, accents, "/"): unknown ones answer 404 from the
 # mirror. Refused here: control characters, bytes that were not UTF-8 (decoded as U+FFFD),
 # and text that a spreadsheet would take for a formula.
 TAG_PATTERN = re.compile(r"^[^\x00-\x1f\x7f\ufffd=+@][^\x00-\x1f\x7f\ufffd]{0,99}$")
+N_UNION_PATTERN = re.compile(r"^[0-9]{1,6}$")
+# The operations whose sessions register unions (and may be ended with FINALIZAR).
+UNION_OPERATIONS = (Operacion.ARM, Operacion.SOLD)
 
 
 def is_utf8_form(body: bytes) -> bool:
@@ -52,6 +55,7 @@ class ActionForm(forms.Form):
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
         self.tags = [t.strip() for t in data.getlist("tags")] if data is not None else []
+        self.uniones = [u.strip() for u in data.getlist("uniones")] if data is not None else []
 
     def clean(self):
         cleaned = super().clean()
@@ -75,7 +79,31 @@ class ActionForm(forms.Form):
                 raise forms.ValidationError("Falta el resultado: APROBADO o RECHAZADO.")
         elif resultado:
             raise forms.ValidationError("El resultado es solo para METROLOGÍA.")
+        if accion == Accion.FINALIZAR and operacion not in UNION_OPERATIONS:
+            raise forms.ValidationError("FINALIZAR es solo para ARM y SOLD.")
+        cleaned["uniones"] = self._clean_uniones(cleaned)
         return cleaned
+
+    def _clean_uniones(self, cleaned: dict) -> tuple[int, ...]:
+        """N_UNION numbers, with exactly one spool and a session end of ARM / SOLD."""
+        texts = [u for u in self.uniones if u]
+        bad = [u for u in texts if not N_UNION_PATTERN.match(u) or int(u) < 1]
+        if bad:
+            raise forms.ValidationError(f"Número de unión inválido: {bad[0][:20]!r}.")
+        if not texts:
+            return ()
+        if len(cleaned["tags"]) != 1:
+            raise forms.ValidationError(
+                "Las uniones se registran de a un spool: envíe un solo spool con sus uniones."
+            )
+        if (
+            cleaned.get("operacion") not in UNION_OPERATIONS
+            or cleaned.get("accion") not in SESSION_ENDS
+        ):
+            raise forms.ValidationError(
+                "Las uniones se registran al pausar, completar o finalizar ARM o SOLD."
+            )
+        return tuple(dict.fromkeys(int(u) for u in texts))
 
     def command(self, account: str) -> ActionCommand:
         c = self.cleaned_data
@@ -87,6 +115,7 @@ class ActionForm(forms.Form):
             resultado=c.get("resultado") or "",
             request_id=c.get("request_id"),
             account=account,
+            uniones=c.get("uniones") or (),
         )
 
     def first_error(self) -> str:

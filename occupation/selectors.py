@@ -7,6 +7,7 @@ worker's spools), then each candidate is checked with the transition's own rules
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db.models import Count, QuerySet
@@ -15,7 +16,7 @@ from spools import rules
 from spools.lifecycle import IN_PROGRESS, Accion, Operacion, ReparacionState, Resultado
 from spools.models import ALLOWED_ROLES, Spool, Worker
 from spools.rules import ActionError
-from spools.services import ACTIONS, check
+from spools.services import ACTIONS, attach_unions, check
 
 LIST_LIMIT = 200  # longer lists ask for a search (a 10,000-row list helps nobody)
 ACCIONES = [Accion.TOMAR, Accion.PAUSAR, Accion.COMPLETAR, Accion.CANCELAR]
@@ -94,15 +95,28 @@ def eligible(
         qs = qs.filter(tag__in=tags)
     result = []
     # Stream the candidates: a 200-row page of a 10,000-spool floor stops reading early.
-    for spool in qs.iterator(chunk_size=250):
-        try:
-            check(spool, transition, worker)
-        except ActionError:
-            continue
-        result.append(spool)
-        if limit is not None and len(result) >= limit:
-            break
+    for chunk in _chunks(qs.iterator(chunk_size=250), 250):
+        attach_unions(chunk)  # the rules of TOMAR SOLD and METROLOGÍA read them
+        for spool in chunk:
+            try:
+                check(spool, transition, worker)
+            except ActionError:
+                continue
+            result.append(spool)
+            if limit is not None and len(result) >= limit:
+                return result
     return result
+
+
+def _chunks(spools: Iterator[Spool], size: int) -> Iterator[list[Spool]]:
+    chunk: list[Spool] = []
+    for spool in spools:
+        chunk.append(spool)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def spool_list(operacion: str, accion: str, worker: Worker, query: str = "") -> SpoolList:
@@ -134,7 +148,7 @@ def scanned(operacion: str, accion: str, worker: Worker, code: str) -> tuple[str
     if spool is None:
         return code, f"No existe el spool {code}."
     try:
-        check(spool, transition_for(operacion, accion), worker)
+        check(spool, transition_for(operacion, accion), worker)  # reads its unions if any
     except ActionError as exc:
         return spool.tag, exc.message
     return spool.tag, ""

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 
 from occupation.models import ActionRequest
-from spools.lifecycle import Accion, Operacion, Resultado
+from spools.lifecycle import SESSION_ENDS, Accion, Operacion, Resultado
 from spools.models import Spool, SyncState, Worker
 from spools.rules import ActionError
 from spools.services import (
@@ -28,8 +28,11 @@ from spools.services import (
     TransitionContext,
     announce_changes,
     apply_action,
+    attach_unions,
     check,
+    session_outcome,
 )
+from spools.workbook.values import format_pd
 
 MAX_SPOOLS = 50
 
@@ -38,6 +41,7 @@ OK_MESSAGES = {
     Accion.PAUSAR: "{tag}: pausado.",
     Accion.COMPLETAR: "{tag}: completado.",
     Accion.CANCELAR: "{tag}: cancelado, vuelve a como estaba.",
+    Accion.FINALIZAR: "{tag}: finalizado.",
     Resultado.APROBADO: "{tag}: metrología APROBADA.",
     Resultado.RECHAZADO: "{tag}: metrología RECHAZADA ({estado}).",
 }
@@ -52,6 +56,8 @@ class ActionCommand:
     resultado: str = ""
     request_id: uuid.UUID | None = None
     account: str = ""
+    # N_UNION finished in the session this PAUSAR / COMPLETAR / FINALIZAR ends (one spool).
+    uniones: tuple[int, ...] = ()
 
     @property
     def step(self) -> str:
@@ -59,9 +65,10 @@ class ActionCommand:
         return self.resultado if self.operacion == Operacion.METROLOGIA else self.accion
 
     def fingerprint(self) -> str:
-        key = json.dumps(
-            [self.operacion, self.accion, self.worker_id, self.tags, self.resultado], sort_keys=True
-        )
+        fields: list = [self.operacion, self.accion, self.worker_id, self.tags, self.resultado]
+        if self.uniones:  # left out when empty: fingerprints stored before unions still match
+            fields.append(list(self.uniones))
+        key = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -158,6 +165,7 @@ def precheck(cmd: ActionCommand, worker: Worker) -> dict[str, SpoolResult]:
     """
     transition = ACTIONS[(cmd.operacion, cmd.step)].transition
     arrived = {s.tag: s for s in Spool.objects.filter(tag__in=cmd.tags, sheet_row__isnull=False)}
+    attach_unions(list(arrived.values()))  # TOMAR SOLD and METROLOGÍA read them
     refused: dict[str, SpoolResult] = {}
     for tag in cmd.tags:
         spool = arrived.get(tag)
@@ -185,7 +193,9 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
     refused = precheck(cmd, worker)
     if len(refused) == len(cmd.tags) and not cmd.request_id:
         return _outcome(worker, [refused[t] for t in cmd.tags])  # nothing to write: no lock
-    ctx = TransitionContext.at(worker, account=cmd.account, request_id=cmd.request_id)
+    ctx = TransitionContext.at(
+        worker, account=cmd.account, request_id=cmd.request_id, uniones=cmd.uniones
+    )
     try:
         with write_turn(), transaction.atomic():
             # Claims the id first: a concurrent duplicate waits here, then replays.
@@ -229,13 +239,26 @@ def _apply_batch(
             results.append(SpoolResult(tag, exc.status, exc.message))
             continue
         changes.append(change)
-        message = OK_MESSAGES[cmd.step].format(
-            tag=tag, worker=ctx.worker.short, estado=change.spool.estado_detalle
-        )
-        results.append(SpoolResult(tag, 200, message))
+        results.append(SpoolResult(tag, 200, ok_message(cmd, change, ctx.worker)))
     if changes:
         announce_changes([c.spool.tag for c in changes], [c.event.id for c in changes])
     return results
+
+
+def ok_message(cmd: ActionCommand, change: Change, worker: Worker) -> str:
+    """What the tablet says for a spool done: a session end says how it ended (FINALIZAR
+    decides) and what unions it registered."""
+    key = cmd.step
+    if cmd.accion in SESSION_ENDS and cmd.operacion in (Operacion.ARM, Operacion.SOLD):
+        key = session_outcome(change)[1] or key
+    message = OK_MESSAGES[key].format(
+        tag=change.spool.tag, worker=worker.short, estado=change.spool.estado_detalle
+    )
+    n = len(change.unions)
+    if n:
+        unions = "1 unión registrada" if n == 1 else f"{n} uniones registradas"
+        message += f" {unions} ({format_pd(change.pulgadas)} PD)."
+    return message
 
 
 def _claim(cmd: ActionCommand) -> ActionRequest | None:

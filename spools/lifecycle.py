@@ -30,6 +30,13 @@ class Accion(models.TextChoices):
     PAUSAR = "PAUSAR", "PAUSAR"
     COMPLETAR = "COMPLETAR", "COMPLETAR"
     CANCELAR = "CANCELAR", "CANCELAR"
+    # Ends an ARM / SOLD session on a spool with unions: COMPLETAR when the selected unions
+    # finish every union that counts, else PAUSAR (uniones.md). Without unions: COMPLETAR.
+    FINALIZAR = "FINALIZAR", "FINALIZAR"
+
+
+# The acciones that end an ARM / SOLD session: the ones that register unions.
+SESSION_ENDS = frozenset({Accion.PAUSAR, Accion.COMPLETAR, Accion.FINALIZAR})
 
 
 class Resultado(models.TextChoices):
@@ -161,6 +168,8 @@ def stage_of(has_materials: bool, arm: str, sold: str, metrologia: str, reparaci
         return _REPAIR_STAGE[reparacion]
     if metrologia == MetrologiaState.APROBADO:
         return "aprobado"
+    if arm != WorkState.COMPLETADO and sold == WorkState.EN_PROGRESO:
+        return "sold_en_progreso"  # welding the fitted unions while ARM is partial
     if arm != WorkState.COMPLETADO:
         if arm == WorkState.PENDIENTE and not has_materials:
             return "sin_materiales"
@@ -235,6 +244,28 @@ def _inspection_states(
     return MetrologiaState.RECHAZADO, reparacion, repair.ciclo
 
 
+# Which operation the occupant is doing, as Estado_Detalle names it ("MR(93) trabajando SOLD
+# (…)"): on a spool with unions a welder may weld while ARM is partial (uniones.md).
+_WORKING = re.compile(r"\btrabajando\s+(ARM|SOLD)\b", re.I)
+
+
+def _occupied_operation(
+    occupied: bool, in_repair: bool, arm_done: bool, sold_done: bool, estado_detalle: str
+) -> str:
+    if in_repair:
+        return Operacion.REPARACION
+    if not occupied:
+        return ""
+    working = _WORKING.search(estado_detalle or "")
+    if working and working[1].upper() == Operacion.SOLD and not sold_done:
+        return Operacion.SOLD
+    if not arm_done:
+        return Operacion.ARM
+    if not sold_done:
+        return Operacion.SOLD
+    return ""
+
+
 def derive_states(
     *,
     armador: str,
@@ -245,22 +276,17 @@ def derive_states(
     ocupado_por: str,
     estado_detalle: str,
 ) -> DerivedState:
-    """The lifecycle states that a row's columns imply (domain.md "Lifecycles")."""
+    """The lifecycle states that a row's columns imply (domain.md "Lifecycles"); the text
+    of Estado_Detalle tells the repair loop, and SOLD occupying a spool whose ARM is partial."""
     occupied = bool(ocupado_por)
     metrologia, reparacion, ciclo = _inspection_states(
         fecha_qc_metrologia, estado_detalle, occupied
     )
-    in_repair = reparacion == ReparacionState.EN_REPARACION
     arm_done = bool(fecha_armado)
     sold_done = bool(fecha_soldadura)
-    if in_repair:
-        occupied_operation = Operacion.REPARACION
-    elif occupied and not arm_done:
-        occupied_operation = Operacion.ARM
-    elif occupied and not sold_done:
-        occupied_operation = Operacion.SOLD
-    else:
-        occupied_operation = ""
+    occupied_operation = _occupied_operation(
+        occupied, reparacion == ReparacionState.EN_REPARACION, arm_done, sold_done, estado_detalle
+    )
 
     def work(worker: str, done: bool, op: str) -> str:
         if done:
@@ -279,14 +305,26 @@ def derive_states(
     )
 
 
-def _word(state: str) -> str:
+def _word(state: str, progress: tuple[int, int] | None = None) -> str:
+    """`completado`, `pausado`…, or on a spool with unions part-way done `parcial 3/7`."""
+    if progress and state != WorkState.COMPLETADO and 0 < progress[0] < progress[1]:
+        return f"parcial {progress[0]}/{progress[1]}"
     return WorkState(state).label
 
 
 def render_estado_detalle(
-    *, arm: str, sold: str, metrologia: str, reparacion: str, ciclo: int, ocupado_por: str
+    *,
+    arm: str,
+    sold: str,
+    metrologia: str,
+    reparacion: str,
+    ciclo: int,
+    ocupado_por: str,
+    arm_uniones: tuple[int, int] | None = None,
+    sold_uniones: tuple[int, int] | None = None,
 ) -> str:
-    """Estado_Detalle in the exact texts of domain.md."""
+    """Estado_Detalle in the exact texts of domain.md. `arm_uniones` / `sold_uniones`: (done,
+    counting) unions of a spool that has them (`ARM parcial 3/7`, uniones.md)."""
     c = f"(Ciclo {ciclo}/{MAX_CICLOS})"
     if reparacion == ReparacionState.BLOQUEADO:
         return "BLOQUEADO - Contactar supervisor"
@@ -298,7 +336,7 @@ def render_estado_detalle(
         return f"REPARACION_PAUSADA {c}"
     if reparacion == ReparacionState.PENDIENTE_METROLOGIA:
         return f"PENDIENTE_METROLOGIA {c}"
-    stages = f"ARM {_word(arm)}, SOLD {_word(sold)}"
+    stages = f"ARM {_word(arm, arm_uniones)}, SOLD {_word(sold, sold_uniones)}"
     if ocupado_por:
         op = Operacion.ARM if arm == WorkState.EN_PROGRESO else Operacion.SOLD
         return f"{ocupado_por} trabajando {op} ({stages})"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,7 @@ from django_fsm import RETURN_VALUE, FSMField, transition
 from spools import rules
 from spools.lifecycle import (
     MAX_CICLOS,
+    Accion,
     MetrologiaState,
     Operacion,
     ReparacionState,
@@ -63,6 +64,11 @@ UNION_COUNTER_FIELDS = (
     "pulgadas_arm",
     "pulgadas_sold",
 )
+# The spool's cells an ARM / SOLD completion sets: (its date, its worker).
+DONE_FIELDS = {
+    Operacion.ARM: ("fecha_armado", "armador"),
+    Operacion.SOLD: ("fecha_soldadura", "soldador"),
+}
 # Rules shared by PAUSAR / COMPLETAR / CANCELAR: the actor must be the occupant.
 OCCUPANT_RULES = [rules.OCCUPIED, rules.BY_ACTOR]
 
@@ -196,6 +202,9 @@ class Spool(models.Model):
 
     # The worker the service is acting for (the context's worker); read by the rules.
     actor: Worker | None = None
+    # The spool's Union rows in memory: loaded (locked) by apply_transition, attached by
+    # whoever plays transitions without a database. None: not loaded (see union_list).
+    unions: list[Union] | None = None
 
     @property
     def is_occupied(self) -> bool:
@@ -232,6 +241,7 @@ class Spool(models.Model):
                 setattr(self, name, values[name])
 
     def refresh_estado_detalle(self) -> None:
+        has_unions = self.has_unions
         self.estado_detalle = render_estado_detalle(
             arm=self.arm,
             sold=self.sold,
@@ -239,6 +249,8 @@ class Spool(models.Model):
             reparacion=self.reparacion,
             ciclo=self.ciclo,
             ocupado_por=self.ocupado_por,
+            arm_uniones=(self.uniones_arm, self.uniones_total) if has_unions else None,
+            sold_uniones=(self.uniones_sold, self.uniones_sold_total) if has_unions else None,
         )
 
     def _occupy(self, worker: Worker, now: datetime) -> None:
@@ -250,6 +262,28 @@ class Spool(models.Model):
         self.ocupado_por = ""
         self.occupant_id = None
         self.fecha_ocupacion = None
+
+    def _end_session(
+        self, operacion: str, ctx: TransitionContext, *, complete: bool = False
+    ) -> str:
+        """End an ARM / SOLD session: register the selected unions (ctx.uniones, checked by
+        rules.check_union_selection), release the spool, and complete the operation when
+        every union that counts is done (a spool with unions; whatever the acción: the
+        moment the last one is done) or when `complete` (a spool without unions)."""
+        self._register_unions(operacion, ctx)
+        self._release()
+        if self.union_list:
+            complete = not self.unions_left(operacion)
+            if complete:
+                self._complete_from_unions(operacion, ctx)
+        elif complete:
+            self._set_done(operacion, ctx.today, ctx.worker.short)
+        return W.COMPLETADO if complete else W.PAUSADO
+
+    def _set_done(self, operacion: str, day: date, worker_short: str) -> None:
+        date_field, worker_field = DONE_FIELDS[operacion]
+        setattr(self, date_field, day)
+        setattr(self, worker_field, worker_short)
 
     # --- ARM -------------------------------------------------------------------------------
 
@@ -266,22 +300,32 @@ class Spool(models.Model):
     @transition(
         field=arm,
         source=W.EN_PROGRESO,
-        target=W.PAUSADO,
+        target=RETURN_VALUE(W.PAUSADO, W.COMPLETADO),
         conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+        custom={"ends_session": (Operacion.ARM, Accion.PAUSAR)},
     )
-    def pausar_arm(self, ctx: TransitionContext) -> None:
-        self._release()
+    def pausar_arm(self, ctx: TransitionContext) -> str:
+        return self._end_session(Operacion.ARM, ctx)
 
     @transition(
         field=arm,
         source=W.EN_PROGRESO,
         target=W.COMPLETADO,
         conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+        custom={"ends_session": (Operacion.ARM, Accion.COMPLETAR)},
     )
     def completar_arm(self, ctx: TransitionContext) -> None:
-        self.fecha_armado = ctx.today
-        self.armador = ctx.worker.short
-        self._release()
+        self._end_session(Operacion.ARM, ctx, complete=True)
+
+    @transition(
+        field=arm,
+        source=W.EN_PROGRESO,
+        target=RETURN_VALUE(W.PAUSADO, W.COMPLETADO),
+        conditions=[*OCCUPANT_RULES, rules.IN_ARM],
+        custom={"ends_session": (Operacion.ARM, Accion.FINALIZAR)},
+    )
+    def finalizar_arm(self, ctx: TransitionContext) -> str:
+        return self._end_session(Operacion.ARM, ctx, complete=True)
 
     @transition(
         field=arm,
@@ -304,8 +348,9 @@ class Spool(models.Model):
         conditions=[
             rules.NOT_BLOCKED,
             rules.MATERIALES,
-            rules.ARM_DONE,
+            rules.ARM_DONE_OR_UNIONS,
             rules.SOLD_NOT_DONE,
+            rules.UNION_TO_WELD,
             rules.FREE,
         ],
     )
@@ -316,22 +361,32 @@ class Spool(models.Model):
     @transition(
         field=sold,
         source=W.EN_PROGRESO,
-        target=W.PAUSADO,
+        target=RETURN_VALUE(W.PAUSADO, W.COMPLETADO),
         conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+        custom={"ends_session": (Operacion.SOLD, Accion.PAUSAR)},
     )
-    def pausar_sold(self, ctx: TransitionContext) -> None:
-        self._release()
+    def pausar_sold(self, ctx: TransitionContext) -> str:
+        return self._end_session(Operacion.SOLD, ctx)
 
     @transition(
         field=sold,
         source=W.EN_PROGRESO,
         target=W.COMPLETADO,
         conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+        custom={"ends_session": (Operacion.SOLD, Accion.COMPLETAR)},
     )
     def completar_sold(self, ctx: TransitionContext) -> None:
-        self.fecha_soldadura = ctx.today
-        self.soldador = ctx.worker.short
-        self._release()
+        self._end_session(Operacion.SOLD, ctx, complete=True)
+
+    @transition(
+        field=sold,
+        source=W.EN_PROGRESO,
+        target=RETURN_VALUE(W.PAUSADO, W.COMPLETADO),
+        conditions=[*OCCUPANT_RULES, rules.IN_SOLD],
+        custom={"ends_session": (Operacion.SOLD, Accion.FINALIZAR)},
+    )
+    def finalizar_sold(self, ctx: TransitionContext) -> str:
+        return self._end_session(Operacion.SOLD, ctx, complete=True)
 
     @transition(
         field=sold,
@@ -347,8 +402,9 @@ class Spool(models.Model):
     # --- METROLOGÍA (instant: no occupation) -------------------------------------------
 
     METROLOGIA_RULES = [
+        rules.UNIONS_FINISHED,
         rules.ARM_DONE,
-        rules.SOLD_DONE,
+        rules.SOLD_DONE_OR_NONE,
         rules.NOT_APPROVED,
         rules.NOT_IN_REPAIR_LOOP,
         rules.FREE,
@@ -434,7 +490,53 @@ class Spool(models.Model):
 
     @property
     def has_unions(self) -> bool:
+        """From the counters (kept equal to the Union rows); the rules read union_list."""
         return self.uniones_total > 0
+
+    @property
+    def union_list(self) -> list[Union]:
+        """The spool's unions: the attached list, else (a saved spool whose counters say it
+        has some) read from the mirror once. An in-memory spool without a list has none."""
+        if self.unions is None:
+            stored = self.pk is not None and self.uniones_total > 0
+            self.unions = list(Union.objects.filter(tag=self.tag)) if stored else []
+        return self.unions
+
+    def counting_unions(self, operacion: str) -> list[Union]:
+        """The unions that count for ARM (all) or SOLD (those whose type needs SOLD)."""
+        return [u for u in self.union_list if u.counts_for(operacion)]
+
+    def unions_left(self, operacion: str, adding: Iterable[int] = ()) -> list[int]:
+        """N_UNION of the counting unions not done in the operation (`adding` counted done)."""
+        adding = set(adding)
+        return sorted(
+            u.n_union
+            for u in self.counting_unions(operacion)
+            if not u.done_for(operacion) and u.n_union not in adding
+        )
+
+    def unfinished_unions(self) -> list[Union]:
+        """Unions without ARM, or needing SOLD without it (what METROLOGÍA waits for)."""
+        return [u for u in self.union_list if not u.arm_done or (u.needs_sold and not u.sold_done)]
+
+    def _register_unions(self, operacion: str, ctx: TransitionContext) -> None:
+        """The selected unions finished in this session: begun when the occupation began."""
+        fin = ctx.now.replace(microsecond=0)  # as the sheet holds it
+        inicio = self.fecha_ocupacion or fin
+        for union in self.union_list:
+            if union.n_union in ctx.uniones:
+                union.register(operacion, inicio, fin, ctx.worker)
+
+    def _complete_from_unions(self, operacion: str, ctx: TransitionContext) -> None:
+        """Decided on ALL the spool's unions: the date of the latest fin, that union's worker."""
+        done = [u for u in self.counting_unions(operacion) if u.fin_for(operacion)]
+        if not done:  # nothing counts (e.g. SOLD of FW unions only): the session's worker
+            self._set_done(operacion, ctx.today, ctx.worker.short)
+            return
+        # Ties (same second) go to this session's unions: its worker finished last.
+        last = max(done, key=lambda u: (u.fin_for(operacion), u.n_union in ctx.uniones))
+        day = timezone.localdate(last.fin_for(operacion))
+        self._set_done(operacion, day, last.worker_for(operacion))
 
     def count_unions(self, unions: Iterable[Union]) -> None:
         """Set the union counters from the spool's unions (all of them)."""
@@ -509,6 +611,18 @@ class Union(models.Model):
     def __str__(self) -> str:
         return f"{self.tag} #{self.n_union}"
 
+    # The app-owned fields a session end changes (saved with a compare-and-set on version).
+    APP_FIELDS = (
+        "arm_inicio",
+        "arm_fin",
+        "arm_worker",
+        "arm_worker_id",
+        "sol_inicio",
+        "sol_fin",
+        "sol_worker",
+        "sol_worker_id",
+    )
+
     @property
     def needs_sold(self) -> bool:
         """Every type but the ones welded at site (ZEUES_ARM_ONLY_UNION_TYPES) needs SOLD."""
@@ -521,6 +635,35 @@ class Union(models.Model):
     @property
     def sold_done(self) -> bool:
         return self.sol_fin is not None
+
+    def counts_for(self, operacion: str) -> bool:
+        """Whether the union counts for the operation: ARM, all; SOLD, those needing it."""
+        return operacion == Operacion.ARM or self.needs_sold
+
+    def done_for(self, operacion: str) -> bool:
+        return self.arm_done if operacion == Operacion.ARM else self.sold_done
+
+    def fin_for(self, operacion: str) -> datetime | None:
+        return self.arm_fin if operacion == Operacion.ARM else self.sol_fin
+
+    def worker_for(self, operacion: str) -> str:
+        return self.arm_worker if operacion == Operacion.ARM else self.sol_worker
+
+    def selectable_for(self, operacion: str) -> bool:
+        """Whether a session of the operation may register it: ARM, not yet fitted; SOLD,
+        fitted, needing SOLD and not yet welded."""
+        if operacion == Operacion.ARM:
+            return not self.arm_done
+        return self.arm_done and self.needs_sold and not self.sold_done
+
+    def register(self, operacion: str, inicio: datetime, fin: datetime, worker: Worker) -> None:
+        """Finished by `worker` in a session begun at `inicio` (its new version is given
+        when it is saved)."""
+        prefix = "arm" if operacion == Operacion.ARM else "sol"
+        setattr(self, f"{prefix}_inicio", inicio)
+        setattr(self, f"{prefix}_fin", fin)
+        setattr(self, f"{prefix}_worker", worker.short)
+        setattr(self, f"{prefix}_worker_id", worker.id)
 
 
 class Event(models.Model):
@@ -634,6 +777,14 @@ class SyncState(models.Model):
     metadata_id_column = models.PositiveIntegerField(default=0)
     metadata_last_row = models.PositiveIntegerField(default=1)
     pull_warnings = models.JSONField(default=list, blank=True)
+    # Whether the workbook has a Uniones sheet (None: not known yet, asked at the next
+    # cycle) and when that was last asked: a batchGet naming a missing sheet fails whole,
+    # so the one read names Uniones only when it is known to be there (spools.workbook.pull).
+    uniones_sheet = models.BooleanField(null=True, default=None)
+    uniones_checked_at = models.DateTimeField(null=True, blank=True)
+    # Where the flusher found TAG_SPOOL and N_UNION in Uniones last time (0-based, a guess).
+    union_tag_column = models.PositiveIntegerField(default=2)
+    union_n_column = models.PositiveIntegerField(default=3)
 
     class Meta:
         verbose_name = "estado de sincronización"

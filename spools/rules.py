@@ -14,10 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from spools.lifecycle import MetrologiaState, ReparacionState, WorkState
+from spools.lifecycle import Accion, MetrologiaState, Operacion, ReparacionState, WorkState
 
 if TYPE_CHECKING:
-    from spools.models import Spool
+    from spools.models import Spool, Union
 
 
 class ActionError(Exception):
@@ -34,7 +34,7 @@ class ActionError(Exception):
 class Rule:
     code: str
     status: int
-    message: str  # may use {tag}, {occupant}, {actor}, {estado}
+    message: str  # may use {tag}, {occupant}, {actor}, {estado}, {quedan}
     check: Callable[[Spool], bool]
 
     def __call__(self, spool: Spool) -> bool:
@@ -42,6 +42,8 @@ class Rule:
 
     def error(self, spool: Spool) -> ActionError:
         actor = getattr(spool, "actor", None)
+        # Counted only for the message that shows it (it reads the spool's unions).
+        left = len(spool.unfinished_unions()) if "{quedan}" in self.message else 0
         return ActionError(
             self.status,
             self.message.format(
@@ -49,6 +51,7 @@ class Rule:
                 occupant=spool.ocupado_por or "nadie",
                 actor=actor.short if actor else "",
                 estado=spool.estado_detalle or "sin estado",
+                quedan="queda 1 unión" if left == 1 else f"quedan {left} uniones",
             ),
             self.code,
         )
@@ -82,6 +85,37 @@ ARM_DONE = Rule(
     400,
     "El spool {tag} aún no tiene el armado completado.",
     lambda s: s.arm == WorkState.COMPLETADO,
+)
+# TOMAR SOLD on a spool with unions: welders weld the unions that are fitted, so ARM need
+# not be complete; at least one union must be ready to weld (UNION_TO_WELD).
+ARM_DONE_OR_UNIONS = Rule(
+    "arm_pendiente",
+    400,
+    "El spool {tag} aún no tiene el armado completado.",
+    lambda s: s.arm == WorkState.COMPLETADO or bool(s.union_list),
+)
+UNION_TO_WELD = Rule(
+    "sin_union_para_soldar",
+    400,
+    "Spool {tag}: ninguna unión armada pendiente de soldar.",
+    lambda s: not s.union_list or any(u.selectable_for(Operacion.SOLD) for u in s.union_list),
+)
+# METROLOGÍA: every union fitted, and welded where it needs SOLD. A spool whose unions
+# need no SOLD at all (all FW) has no SOLD to complete: SOLD_DONE_OR_NONE lets it pass.
+UNIONS_FINISHED = Rule(
+    "uniones_pendientes",
+    400,
+    "Spool {tag}: {quedan} sin soldar.",
+    lambda s: not s.unfinished_unions(),
+)
+SOLD_DONE_OR_NONE = Rule(
+    "sold_pendiente",
+    400,
+    "El spool {tag} aún no tiene la soldadura completada.",
+    lambda s: (
+        s.sold == WorkState.COMPLETADO
+        or (bool(s.union_list) and not any(u.needs_sold for u in s.union_list))
+    ),
 )
 SOLD_NOT_DONE = Rule(
     "sold_completado",
@@ -174,6 +208,55 @@ def first_failure(spool: Spool, rules: list) -> ActionError | None:
     return None
 
 
+# --- the unions a session end registers (uniones.md "Rules") ----------------------------
+
+
+def _not_selectable(union: Union, operacion: str) -> str:
+    """Why a union cannot be registered in this operation, in the worker's words."""
+    if operacion == Operacion.ARM:
+        return f"La unión {union.n_union} ya está armada ({union.arm_worker or 'sin nombre'})."
+    if not union.arm_done:
+        return f"La unión {union.n_union} aún no está armada: no se puede soldar."
+    if not union.needs_sold:
+        return f"La unión {union.n_union} es {union.tipo_union}: no lleva soldadura."
+    return f"La unión {union.n_union} ya está soldada ({union.sol_worker or 'sin nombre'})."
+
+
+def check_union_selection(spool: Spool, method_name: str, selected: tuple[int, ...]) -> None:
+    """Raise a 400 when the unions selected for this transition cannot be registered.
+
+    Selectable: ARM, unions not yet fitted; SOLD, fitted unions that need SOLD and are not
+    welded. COMPLETAR also needs every union that counts done with them ("faltan uniones
+    4, 7"); FINALIZAR at least one. Only a session end (PAUSAR, COMPLETAR, FINALIZAR of
+    ARM / SOLD) takes unions.
+    """
+    operacion, accion = session_end(type(spool), method_name)
+    if not operacion:
+        if selected:
+            raise ActionError(
+                400, "Las uniones se registran al pausar, completar o finalizar.", "uniones"
+            )
+        return
+    unions = {u.n_union: u for u in spool.union_list}
+    if selected and not unions:
+        raise ActionError(400, f"El spool {spool.tag} no tiene uniones.", "sin_uniones")
+    for n in selected:
+        if n not in unions:
+            raise ActionError(400, f"La unión {n} no existe en el spool {spool.tag}.", "union")
+        if not unions[n].selectable_for(operacion):
+            raise ActionError(400, _not_selectable(unions[n], operacion), "union")
+    if not unions:
+        return
+    if accion == Accion.FINALIZAR and not selected:
+        raise ActionError(400, f"Spool {spool.tag}: elija al menos una unión.", "sin_seleccion")
+    left = spool.unions_left(operacion, selected)
+    if accion == Accion.COMPLETAR and left:
+        missing = ", ".join(str(n) for n in left)
+        raise ActionError(
+            400, f"Spool {spool.tag}: no se puede completar, faltan uniones {missing}.", "faltan"
+        )
+
+
 # --- reading the transitions (the only place that looks inside django-fsm) --------------
 
 
@@ -206,6 +289,12 @@ def undoes_tomar(model: type[Spool], name: str) -> str:
     """The Operacion whose TOMAR the transition undoes (a CANCELAR restoring the cells
     from before it), "" for any other transition."""
     return _transition(model, name).custom.get("undoes_tomar", "")
+
+
+def session_end(model: type[Spool], name: str) -> tuple[str, str]:
+    """(Operacion, Accion) of a transition that ends an ARM / SOLD session (it registers
+    the selected unions), ("", "") for any other transition."""
+    return _transition(model, name).custom.get("ends_session", ("", ""))
 
 
 def check_transition(spool: Spool, method_name: str) -> None:

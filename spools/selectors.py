@@ -1,4 +1,7 @@
-"""A spool's history as a supervisor reads it: work sessions and instants (domain.md "History").
+"""Reading the record: a spool's history as a supervisor reads it, its union list, and a
+worker's day of unions (Mi registro).
+
+History (domain.md "History"): work sessions and instants.
 
 Built from the event log alone — the app's own events and the Metadata rows pulled from the
 sheet, which may predate the app — so an imported row reads exactly like one written here.
@@ -9,20 +12,30 @@ and overrides are instants.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from itertools import groupby
 
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+
 from spools.lifecycle import (
+    DN_CHOICES,
     MAX_CICLOS,
     OPENING_EVENTS,
     EventoTipo,
     Operacion,
     OverrideTipo,
     Resultado,
+    TipoUnion,
 )
-from spools.models import Event, Spool, Worker
+from spools.models import Event, Spool, Union, Worker
+from spools.unions import has_work
+from spools.workbook.values import plant_tz
 
 # Evento_Tipo that ends a session → how it ended.
 CLOSES = {
@@ -242,6 +255,22 @@ def spool_page(spool: Spool) -> dict:
         "spool": spool,
         "occupied_label": operacion_label(spool.occupied_operation),
         "history": spool_history(spool.tag),
+        **union_list(spool),
+    }
+
+
+def union_list(spool: Spool) -> dict:
+    """The context of the spool's union list fragment (the spool page and the answer to a
+    union definition change alike): its unions, which may still change, the choices."""
+    unions = list(Union.objects.filter(tag=spool.tag).order_by("n_union"))
+    for union in unions:
+        union.locked = has_work(union)
+    return {
+        "spool": spool,
+        "unions": unions,
+        "next_n_union": max((u.n_union for u in unions), default=0) + 1,
+        "dn_choices": [Decimal(str(dn)) for dn in DN_CHOICES],
+        "tipo_choices": TipoUnion.choices,
     }
 
 
@@ -294,3 +323,155 @@ def _override(event: Event, meta: dict) -> Instant:
             event.timestamp, "override", "Editado en la hoja", event.worker_nombre, detail
         )
     return Instant(event.timestamp, "override", f"Intervención {tipo}".strip(), event.worker_nombre)
+
+
+# --- Mi registro: a worker's unions and PD for a day (uniones.md "Mi registro") -----------
+
+REGISTRO_DAYS = 7  # the bar picture: the day shown and the six before it
+
+
+def day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The plant day as [first instant, next day's first instant): a union belongs to the
+    day of its *_FECHA_FIN in plant time, so 23:30 is still that day."""
+    tz = plant_tz()
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return start, datetime.combine(day + timedelta(days=1), time.min, tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class Trade:
+    """One operation's columns of Uniones (ARM_* / SOL_*), and the other trade's."""
+
+    operacion: str
+    own: str  # the field prefix: arm / sol
+    other: str
+    other_label: str  # who did the other trade's work on these unions
+
+    def column(self, name: str) -> str:
+        return f"{self.own}_{name}"
+
+
+TRADES = (
+    Trade(Operacion.ARM, "arm", "sol", "Soldador"),
+    Trade(Operacion.SOLD, "sol", "arm", "Armador"),
+)
+PENDIENTE = "pendiente"
+SIN_SOLDADURA = "no requiere"
+
+
+@dataclass
+class RegistroGroup:
+    """The unions of one spool a worker finished in one operation on the day."""
+
+    tag: str
+    operacion: str
+    other_label: str
+    numbers: list[int] = field(default_factory=list)
+    pd: Decimal = Decimal(0)
+    start: datetime | None = None
+    end: datetime | None = None
+    # The other trade's worker → which of these unions (PENDIENTE: not done yet).
+    others: dict[str, list[int]] = field(default_factory=dict)
+
+    def add(self, union: Union, trade: Trade) -> None:
+        insort(self.numbers, union.n_union)
+        self.pd += union.dn_union or Decimal(0)
+        fin = getattr(union, trade.column("fin"))
+        inicio = getattr(union, trade.column("inicio")) or fin
+        self.start = min(self.start or inicio, inicio)
+        self.end = max(self.end or fin, fin)
+        insort(self.others.setdefault(_other_worker(union, trade), []), union.n_union)
+
+
+def _other_worker(union: Union, trade: Trade) -> str:
+    if trade.operacion == Operacion.ARM and not union.needs_sold:
+        return SIN_SOLDADURA  # welded at site (FW)
+    done = getattr(union, f"{trade.other}_fin") is not None
+    return (getattr(union, f"{trade.other}_worker") or "sin nombre") if done else PENDIENTE
+
+
+@dataclass(frozen=True)
+class DayBar:
+    day: date
+    pd: Decimal
+    percent: float  # of the week's best day (the bar's height)
+    current: bool
+
+
+@dataclass
+class Registro:
+    worker: Worker
+    day: date
+    today: date
+    groups: list[RegistroGroup]
+    week: list[DayBar]
+
+    @property
+    def pd(self) -> Decimal:
+        return sum((g.pd for g in self.groups), Decimal(0))
+
+    @property
+    def n_unions(self) -> int:
+        """Union × operation: a union fitted and welded by the same worker counts twice."""
+        return sum(len(g.numbers) for g in self.groups)
+
+    @property
+    def n_spools(self) -> int:
+        return len({g.tag for g in self.groups})
+
+    @property
+    def previous_day(self) -> date:
+        return self.day - timedelta(days=1)
+
+    @property
+    def next_day(self) -> date | None:
+        return self.day + timedelta(days=1) if self.day < self.today else None
+
+
+def worker_registro(worker: Worker, day: date) -> Registro:
+    """Mi registro: four indexed queries (the day's unions and the week's PD per day, for
+    ARM and for SOLD), each on the (worker, *_FECHA_FIN) index."""
+    start, end = day_bounds(day)
+    groups: dict[tuple[str, str], RegistroGroup] = {}
+    for trade in TRADES:
+        for union in _finished(trade, worker.id, start, end).order_by(trade.column("fin")):
+            key = (union.tag, trade.operacion)
+            if key not in groups:
+                groups[key] = RegistroGroup(union.tag, trade.operacion, trade.other_label)
+            groups[key].add(union, trade)
+    ordered = sorted(groups.values(), key=lambda g: (g.end, g.tag, g.operacion))
+    return Registro(worker, day, timezone.localdate(), ordered, _week(worker.id, day))
+
+
+def _finished(trade: Trade, worker_id: int, start: datetime, end: datetime) -> QuerySet[Union]:
+    """The unions `worker_id` finished in `trade` within [start, end): the index's range."""
+    return Union.objects.filter(
+        **{
+            trade.column("worker_id"): worker_id,
+            f"{trade.column('fin')}__gte": start,
+            f"{trade.column('fin')}__lt": end,
+        }
+    )
+
+
+def _week(worker_id: int, day: date) -> list[DayBar]:
+    """The PD of the REGISTRO_DAYS days ending on `day`, summed per plant day by the database."""
+    first = day - timedelta(days=REGISTRO_DAYS - 1)
+    start, end = day_bounds(first)[0], day_bounds(day)[1]
+    totals: dict[date, Decimal] = {}
+    for trade in TRADES:
+        rows = (
+            _finished(trade, worker_id, start, end)
+            .annotate(day=TruncDate(trade.column("fin"), tzinfo=plant_tz()))
+            .values("day")
+            .annotate(pd=Sum("dn_union"))
+            .order_by()
+        )
+        for row in rows:
+            totals[row["day"]] = totals.get(row["day"], Decimal(0)) + (row["pd"] or Decimal(0))
+    best = max(totals.values(), default=Decimal(0)) or Decimal(1)
+    days = [first + timedelta(days=i) for i in range(REGISTRO_DAYS)]
+    return [
+        DayBar(d, totals.get(d, Decimal(0)), float(100 * totals.get(d, 0) / best), d == day)
+        for d in days
+    ]

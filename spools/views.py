@@ -1,11 +1,21 @@
+from datetime import date
+
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
 
+from spools.forms import UnionForm
 from spools.health import health
-from spools.models import Spool
-from spools.selectors import spool_page
+from spools.models import Spool, Worker
+from spools.rules import ActionError
+from spools.selectors import spool_page, union_list, worker_registro
+from spools.unions import define_unions
+
+can_view = permission_required("spools.view_spool", raise_exception=True)
 
 
 @login_not_required
@@ -17,10 +27,67 @@ def healthz(request: HttpRequest) -> JsonResponse:
     )
 
 
-@permission_required("spools.view_spool", raise_exception=True)
+@can_view
 def spool_detail(request: HttpRequest, tag: str) -> HttpResponse:
-    """/spools/<TAG>/: where the spool stands now and its history."""
+    """/spools/<TAG>/: where the spool stands now, its unions and its history."""
     spool = Spool.objects.filter(tag=tag).first()
     if spool is None:
         raise Http404(f"No existe el spool {tag}.")
-    return render(request, "spools/spool_detail.html", spool_page(spool))
+    context = {**spool_page(spool), "can_define_unions": _can_define_unions(request, spool)}
+    return render(request, "spools/spool_detail.html", context)
+
+
+def _can_define_unions(request: HttpRequest, spool: Spool) -> bool:
+    # A spool gone from the sheet has no row to write its unions to.
+    return request.user.has_perm("spools.change_union") and spool.sheet_row is not None
+
+
+@require_POST
+@permission_required("spools.change_union", raise_exception=True)
+def spool_unions(request: HttpRequest, tag: str) -> HttpResponse:
+    """POST /spools/<TAG>/uniones/: add, change or delete a union; answers with the list."""
+    spool = Spool.objects.filter(tag=tag).first()
+    if spool is None:
+        raise Http404(f"No existe el spool {tag}.")
+    form = UnionForm(request.POST)
+    if not form.is_valid():
+        return _union_list(request, spool, form.first_error(), 400)
+    try:
+        spool = define_unions(spool.tag, form.edit(), account=request.user.get_username())
+    except ActionError as exc:
+        # The list again with the reason (a union deleted meanwhile on another tablet: 404).
+        return _union_list(request, spool, exc.message, exc.status)
+    return _union_list(request, spool)
+
+
+def _union_list(
+    request: HttpRequest, spool: Spool, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = {
+        **union_list(spool),
+        "can_define_unions": _can_define_unions(request, spool),
+        "error": error,
+    }
+    return render(request, "spools/_unions.html", context, status=status)
+
+
+@can_view
+def registro(request: HttpRequest, worker_id: int) -> HttpResponse:
+    """/registro/<worker_id>/?fecha=YYYY-MM-DD: Mi registro, a worker's unions of a day."""
+    worker = Worker.objects.filter(pk=worker_id).first()
+    if worker is None:
+        raise Http404(f"No existe el trabajador {worker_id}.")
+    fecha = request.GET.get("fecha", "")
+    try:
+        day = date.fromisoformat(fecha) if fecha else timezone.localdate()
+        if not 2000 <= day.year <= 2999:  # a typo, not a plant day
+            raise ValueError(fecha)
+    except ValueError:
+        message = f"Fecha no válida: «{fecha[:20]}» (se espera AAAA-MM-DD)."
+        return render(request, "400.html", {"exception": message}, status=400)
+    # Where "Volver" leads (the tablet's worker step); only a path on this site.
+    volver = request.GET.get("volver", "")
+    if not (volver.startswith("/") and url_has_allowed_host_and_scheme(volver, None)):
+        volver = ""
+    context = {"registro": worker_registro(worker, day), "volver": volver}
+    return render(request, "spools/registro.html", context)

@@ -128,10 +128,11 @@ def ensure_groups() -> None:
     from django.contrib.auth.models import Group, Permission
 
     groups = importlib.import_module("spools.migrations.0002_groups").GROUPS
+    grants = importlib.import_module("spools.migrations.0006_union_permissions").GRANTS
     for name, perms in groups.items():
         group, created = Group.objects.get_or_create(name=name)
         if created or not group.permissions.exists():
-            for perm in perms:
+            for perm in [*perms, *grants.get(name, [])]:
                 app_label, codename = perm.split(".")
                 group.permissions.add(
                     Permission.objects.get(content_type__app_label=app_label, codename=codename)

@@ -185,3 +185,25 @@ APP_OWNED = (
     "Fecha_Ocupacion",
     "Estado_Detalle",
 )
+
+
+# --- unions (uniones.md) ---------------------------------------------------------------------
+
+
+def union(n: int, dn: float | str = 2, tipo: str = "BW", **fields: object) -> dict:
+    """One union of a spool: N_UNION, DN (inches) and type; `fields` e.g. arm_fin=…"""
+    from decimal import Decimal
+
+    return {"n_union": n, "dn_union": Decimal(str(dn)), "tipo_union": tipo, **fields}
+
+
+def add_unions(tag: str, *unions: dict) -> list:
+    """The spool's Union rows in the mirror, as a pull of Uniones would leave them, and the
+    spool's counters kept equal to them (Estado_Detalle stays as pulled)."""
+    from spools.models import UNION_COUNTER_FIELDS, Spool, Union
+
+    rows = [Union.objects.create(tag=tag, version=f"v-{tag}-{u['n_union']}", **u) for u in unions]
+    spool = Spool.objects.get(tag=tag)
+    spool.count_unions(Union.objects.filter(tag=tag))
+    spool.save(update_fields=list(UNION_COUNTER_FIELDS))
+    return rows

@@ -7,8 +7,13 @@ cached position: people insert, move and sort columns and rows at any time.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from spools.workbook.values import normalize_header
+
+# The names asked for are the app's few constants, asked once per cell of a pull: the
+# normalised form is computed once each.
+_normalized_name = lru_cache(maxsize=1024)(normalize_header)
 
 OPERACIONES = "Operaciones"
 TRABAJADORES = "Trabajadores"
@@ -88,6 +93,9 @@ UNION_APP_OWNED_COLUMNS = (
 )
 # Without these a Uniones sheet cannot be read (the rest are read when present).
 UNIONES_REQUIRED = (UCol.TAG_SPOOL, UCol.N_UNION, UCol.DN_UNION, UCol.TIPO_UNION)
+# A Uniones header with these is read whole (without the app-owned ones, known unions keep
+# their work as the mirror has it); a flush with union writes refuses to write without them.
+UNIONES_COMPLETE = UNIONES_REQUIRED + UNION_APP_OWNED_COLUMNS
 
 
 class CounterCol:
@@ -202,7 +210,7 @@ class HeaderMap:
         return cls(sheet, headers, index, tuple(dups))
 
     def find(self, name: str) -> int | None:
-        return self.index.get(normalize_header(name))
+        return self.index.get(_normalized_name(name))
 
     def col(self, name: str) -> int:
         i = self.find(name)

@@ -197,6 +197,24 @@ def read_ranges(ranges: Iterable[str]) -> list[list[list]]:
     return [vr.get("values", []) for vr in read_value_ranges(ranges)]
 
 
+def sheet_titles() -> set[str]:
+    """The titles of the workbook's sheets: one metadata read (spreadsheets.get, titles only).
+    Asked rarely (which optional sheets exist: see spools.workbook.pull)."""
+    reply = get_client().http_client.fetch_sheet_metadata(
+        spreadsheet_id(), params={"fields": "sheets.properties.title"}
+    )
+    return {s["properties"]["title"] for s in reply.get("sheets", [])}
+
+
+def is_missing_sheet_error(exc: Exception, sheet: str) -> bool:
+    """A read refused because one of its ranges names `sheet` and the workbook has no such
+    sheet (the whole batchGet fails with "Unable to parse range")."""
+    if not isinstance(exc, APIError) or exc.response.status_code != 400:
+        return False
+    message = _api_message(exc)
+    return "Unable to parse range" in message and sheet.casefold() in message.casefold()
+
+
 _RANGE_END_ROW = re.compile(r"[A-Z]*(\d+)$")
 
 

@@ -1,26 +1,51 @@
-"""Workbook migration v2.1 → v3.0, with backup, verification and rollback.
+"""Workbook migration v2.1 → v3.0 → uniones, with backup, verification and rollback.
 
-domain.md "Migration v2.1 → v3.0". A v2.1 workbook lacks `Ocupado_Por`, `Fecha_Ocupacion`,
-`version` and `Estado_Detalle`. The migration, in steps that can each be re-run:
+Two steps, run in order by one command; each finds by header what is already there, so a
+workbook at any stage (v2.1, v3.0, half-way through a run) ends in the same place.
 
-1. read every sheet in one values.batchGet (unformatted values, dates as serials);
-2. back up every sheet's values into new sheets of the same spreadsheet, named
-   `_backup_v21_<YYYYMMDD-HHMMSS>_<n>` (hidden, values written RAW, a manifest in row 1),
-   then read the copy back and compare it cell by cell. A service account may have no Drive
-   quota to copy files, and a file on the app's disk may not outlive the container, so the
-   copy lives in the workbook itself. A run never overwrites a backup: each one gets a new
-   timestamp, and a re-run reuses the latest one only when the workbook has not changed
-   since (apart from the columns the migration adds);
-3. widen the Operaciones grid when the new columns would not fit (writing past the grid
-   edge fails);
-4. append the missing columns after the last used column (never on top of a cell with data);
-5. fill `version` (a UUID4) and `Estado_Detalle` (rendered from the states that the row's
-   current columns imply) in every row with a TAG_SPOOL whose cell is empty;
-6. verify: same row counts, every other cell as read before, the new headers present, and
-   every Estado_Detalle written parses back to the states its columns imply.
+Step 1, v2.1 → v3.0 (domain.md "Migration v2.1 → v3.0"): append `Ocupado_Por`,
+`Fecha_Ocupacion`, `version`, `Estado_Detalle` to Operaciones and fill `version` (a UUID4) and
+`Estado_Detalle` (rendered from the states the row's columns imply) in every row with a
+TAG_SPOOL whose cell is empty.
 
-Rollback restores the latest complete backup: grid sizes back to what they were, the cells
-that differ rewritten, then a cell-by-cell comparison.
+Step 2, v3.0 → uniones (uniones.md "The workbook"): create the `Uniones` sheet with its header
+(right after Operaciones, 1000×26 like a sheet added by hand) when it is missing — or append
+the missing Uniones columns to one the office made — and append the optional columns
+`Total_Uniones`, `Uniones_ARM_Completadas`, `Uniones_SOLD_Completadas`, `Pulgadas_ARM`,
+`Pulgadas_SOLD` to Operaciones and `N_UNION` to Metadata. Only header cells are written: the
+counters of every spool stay **empty**. A new Uniones sheet has no unions, and the app writes
+a spool's counters (RAW numbers) the moment it has unions; a blank reads as "no unions
+recorded", where a 0 typed by the migration would claim a count nobody made and would be one
+more cell per row to write, verify and undo. A counter column the office already had keeps
+its values (they stay untouched until that spool has unions); the plan says how many there are.
+
+A run, in phases that can each be re-run:
+
+1. read every sheet in one values.batchGet (unformatted values, dates as serials) and plan
+   both steps (step 2 is planned on the header step 1 leaves);
+2. back up every sheet's values into new hidden sheets of the same spreadsheet (values
+   written RAW, a manifest in row 1), then read the copy back and compare it cell by cell.
+   One backup per run, taken before anything changes, named for what it holds:
+   `_backup_v21_<YYYYMMDD-HHMMSS>_<n>` for a v2.1 workbook, `_backup_v30_…` for a v3.0 one.
+   A service account may have no Drive quota to copy files, and a file on the app's disk may
+   not outlive the container, so the copy lives in the workbook itself. The manifest records
+   the sheets the run creates (Uniones), so that rollback deletes them. A run never
+   overwrites a backup; a re-run reuses the latest one only when it was taken on the way to
+   the same place and the workbook has not changed since, apart from what the migration
+   adds (its columns, a Uniones sheet holding only its header);
+3. one batchUpdate: grow every grid that the new columns would not fit (writing past the
+   grid edge fails) and add the Uniones sheet;
+4. one values request: every new header cell, after each sheet's last used column (never on
+   top of a cell with data, so office columns anywhere survive);
+5. fill `version` and `Estado_Detalle` (step 1);
+6. verify: same row counts, every other cell as read before, the headers present, every
+   Estado_Detalle written parses back to the states its columns imply, a created Uniones
+   holding exactly its header.
+
+Rollback restores the latest complete backup, whichever step it precedes: grid sizes back to
+what they were (the added columns go with their cells), the sheets the run created deleted,
+the cells that differ rewritten, then a cell-by-cell comparison. After a run on a v2.1
+workbook that is the v2.1 workbook; after a run on a v3.0 one, the v3.0 workbook.
 
 All I/O is a handful of gateway calls on the Spreadsheet (reads and writes batched), counted
 in `ApiCalls` so a run can say what it cost against Google's quotas.
@@ -37,7 +62,13 @@ from django.utils import timezone
 
 from spools.lifecycle import render_estado_detalle
 from spools.workbook.columns import (
+    METADATA,
+    METADATA_N_UNION,
     OPERACIONES,
+    OPERACIONES_COUNTER_COLUMNS,
+    UNIONES,
+    UNIONES_COLUMNS,
+    UNIONES_REQUIRED,
     V21_COLUMNS,
     V30_NEW_COLUMNS,
     Col,
@@ -56,8 +87,28 @@ from spools.workbook.gateway import (
 from spools.workbook.pull import parse_spool_row
 from spools.workbook.values import cell_text, is_blank, normalize_header
 
+# A backup is named for the workbook it holds: v2.1 (taken before step 1) or v3.0 (before
+# step 2 alone). Row 1 of each backup sheet starts with its mark.
 BACKUP_PREFIX = "_backup_v21_"
-BACKUP_MARK = "ZEUES copia de seguridad v2.1"
+BACKUP_PREFIX_V30 = "_backup_v30_"
+BACKUP_MARKS = {
+    BACKUP_PREFIX: "ZEUES copia de seguridad v2.1",
+    BACKUP_PREFIX_V30: "ZEUES copia de seguridad v3.0",
+}
+BACKUP_MARK = BACKUP_MARKS[BACKUP_PREFIX]
+# Where a run takes the workbook, recorded in its backup: a re-run reuses only a backup taken
+# on the way to the same place (backups of the v3.0-only migration have no target).
+TARGET = "uniones"
+# Columns the migration appends, by sheet: a backup ignores them when deciding whether the
+# workbook changed since it was taken.
+ADDED_COLUMNS = {
+    OPERACIONES: V30_NEW_COLUMNS + OPERACIONES_COUNTER_COLUMNS,
+    METADATA: (METADATA_N_UNION,),
+    UNIONES: UNIONES_COLUMNS,
+}
+# A Uniones sheet the migration creates: Google's size for a sheet added by hand (room for
+# the office's own columns).
+NEW_UNIONES_GRID = (1000, 26)
 # Google caps a request's body (about 10 MB); staying far below it keeps requests fast.
 MAX_REQUEST_CHARS = 2_000_000
 # How many differing cells a failed verification names before summarising.
@@ -96,6 +147,7 @@ class SheetInfo:
     rows: int
     cols: int
     hidden: bool = False
+    index: int = 0  # position among the workbook's sheets
 
 
 @dataclass(frozen=True)
@@ -136,6 +188,7 @@ class WorkbookIO:
                     rows=int(grid.get("rowCount", 0)),
                     cols=int(grid.get("columnCount", 0)),
                     hidden=bool(props.get("hidden", False)),
+                    index=int(props.get("index", 0)),
                 )
             )
         return out
@@ -339,6 +392,7 @@ class Backup:
     """One backup: a sheet per source sheet, each with a manifest in row 1."""
 
     id: str
+    prefix: str = BACKUP_PREFIX
     sheets: dict[int, SheetInfo] = field(default_factory=dict)  # part number → backup sheet
     manifests: dict[int, dict] = field(default_factory=dict)  # part number → manifest
 
@@ -358,8 +412,26 @@ class Backup:
         ]
 
     @property
+    def _manifest(self) -> dict:
+        return next(iter(self.manifests.values()), {})
+
+    @property
     def taken_at(self) -> str:
-        return next(iter(self.manifests.values()), {}).get("taken_at", self.id)
+        return self._manifest.get("taken_at", self.id)
+
+    @property
+    def name(self) -> str:
+        """How the backup's sheets start: `_backup_v21_20260501-120000`."""
+        return f"{self.prefix}{self.id}"
+
+    @property
+    def target(self) -> str:
+        return self._manifest.get("target", "v3.0")
+
+    @property
+    def created_sheets(self) -> list[str]:
+        """Sheets the run that took this backup creates (absent from the copy)."""
+        return list(self._manifest.get("created_sheets", []))
 
 
 @dataclass
@@ -382,21 +454,23 @@ class Snapshot:
         return [b for b in self.backups if not b.complete]
 
 
-def _backup_title(backup_id: str, part: int) -> str:
-    return f"{BACKUP_PREFIX}{backup_id}_{part}"
+def _backup_title(backup: Backup, part: int) -> str:
+    return f"{backup.name}_{part}"
 
 
-def _parse_backup_title(title: str) -> tuple[str, int] | None:
-    if not title.startswith(BACKUP_PREFIX):
+def _parse_backup_title(title: str) -> tuple[str, str, int] | None:
+    """(prefix, backup id, part number) of a backup sheet's title, None for other sheets."""
+    prefix = next((p for p in BACKUP_MARKS if title.startswith(p)), None)
+    if prefix is None:
         return None
-    backup_id, _, part = title[len(BACKUP_PREFIX) :].rpartition("_")
+    backup_id, _, part = title[len(prefix) :].rpartition("_")
     if not backup_id or not part.isdigit():
         return None
-    return backup_id, int(part)
+    return prefix, backup_id, int(part)
 
 
-def _parse_manifest(rows: list[list]) -> dict | None:
-    if not rows or len(rows[0]) < 2 or rows[0][0] != BACKUP_MARK:
+def _parse_manifest(rows: list[list], prefix: str) -> dict | None:
+    if not rows or len(rows[0]) < 2 or rows[0][0] != BACKUP_MARKS[prefix]:
         return None
     try:
         manifest = json.loads(str(rows[0][1]))
@@ -415,14 +489,15 @@ def read_workbook(io: WorkbookIO) -> Snapshot:
         + [sheet_range(s.title, "A1:B1") for s in backup_sheets]
     )
     values = {s.title: got[i] for i, s in enumerate(sources)}
-    backups: dict[str, Backup] = {}
+    backups: dict[tuple[str, str], Backup] = {}
     for info, head in zip(backup_sheets, got[len(sources) :], strict=True):
-        backup_id, part = _parse_backup_title(info.title)
-        backup = backups.setdefault(backup_id, Backup(backup_id))
+        prefix, backup_id, part = _parse_backup_title(info.title)
+        backup = backups.setdefault((backup_id, prefix), Backup(backup_id, prefix))
         backup.sheets[part] = info
-        manifest = _parse_manifest(head)
+        manifest = _parse_manifest(head, prefix)
         if manifest is not None and manifest.get("backup") == backup_id:
             backup.manifests[part] = manifest
+    # Ids are timestamps, unique across both kinds: sorting them orders the backups in time.
     return Snapshot(sources, values, [backups[k] for k in sorted(backups)])
 
 
@@ -596,42 +671,296 @@ def describe_plan(plan: MigrationPlan) -> list[str]:
     return lines
 
 
+# --- step 2: the unions plan ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SheetColumns:
+    """Header cells step 2 appends to one existing sheet, after its last used column."""
+
+    sheet: str
+    sheet_id: int
+    grid_cols: int  # as step 1 leaves it
+    used_width: int  # as step 1 leaves it
+    adds: tuple[ColumnAdd, ...]
+
+    @property
+    def widen_by(self) -> int:
+        return max(0, self.used_width + len(self.adds) - self.grid_cols) if self.adds else 0
+
+
+def _columns_to_add(
+    info: SheetInfo, grid_cols: int, header: HeaderMap, used: int, names: Iterable[str]
+) -> SheetColumns:
+    missing = [name for name in names if header.find(name) is None]
+    adds = tuple(ColumnAdd(name, used + i) for i, name in enumerate(missing))
+    return SheetColumns(info.title, info.sheet_id, grid_cols, used, adds)
+
+
+@dataclass
+class UnionesPlan:
+    """Step 2, v3.0 → uniones: the Uniones sheet, the counter columns, Metadata's N_UNION."""
+
+    new_sheet: NewSheet | None = None  # Uniones, created with its header
+    columns: list[SheetColumns] = field(default_factory=list)
+    # The columns each sheet's header must hold afterwards (verification).
+    required: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.new_sheet is None and not any(c.adds for c in self.columns)
+
+    def columns_of(self, sheet: str) -> SheetColumns | None:
+        return next((c for c in self.columns if c.sheet == sheet), None)
+
+    def written_cells(self) -> dict[str, dict[tuple[int, int], object]]:
+        """Every cell step 2 writes, by sheet: header cells only."""
+        cells: dict[str, dict[tuple[int, int], object]] = {}
+        if self.new_sheet is not None:
+            cells[UNIONES] = {(0, c): name for c, name in enumerate(UNIONES_COLUMNS)}
+        for cols in self.columns:
+            if cols.adds:
+                cells.setdefault(cols.sheet, {}).update({(0, a.index): a.name for a in cols.adds})
+        return cells
+
+
+def _counter_notes(header: HeaderMap, rows: list[list]) -> list[str]:
+    """Counter columns the office already had: their values stay as they are."""
+    notes = []
+    for name in OPERACIONES_COUNTER_COLUMNS:
+        c = header.find(name)
+        if c is None:
+            continue
+        filled = sum(1 for row in rows[1:] if not is_blank(_cell([row], 0, c)))
+        if filled:
+            notes.append(
+                f"{name} ya existe (columna {column_letter(c)}) con {filled} "
+                + ("valor" if filled == 1 else "valores")
+                + " de la oficina: no se tocan; la app los reemplaza solo en los spools que "
+                "tengan uniones."
+            )
+    return notes
+
+
+def _plan_metadata(plan: UnionesPlan, snapshot: Snapshot) -> None:
+    info = snapshot.sheet(METADATA)
+    rows = snapshot.values.get(METADATA, [])
+    if info is None or not rows:
+        # N_UNION is optional (always in Metadata_JSON); a missing log is the app's to report.
+        plan.notes.append(
+            f"El libro no tiene la hoja {METADATA} con encabezado: no se agrega N_UNION."
+        )
+        return
+    header = HeaderMap.from_row(METADATA, rows[0])
+    plan.columns.append(_columns_to_add(info, info.cols, header, _width(rows), [METADATA_N_UNION]))
+    plan.required[METADATA] = (METADATA_N_UNION,)
+
+
+def _plan_uniones_sheet(plan: UnionesPlan, snapshot: Snapshot, operaciones: SheetInfo) -> None:
+    """Create Uniones, or complete the header of one the office made."""
+    plan.required[UNIONES] = UNIONES_COLUMNS
+    info = snapshot.sheet(UNIONES)
+    if info is None:
+        rows, cols = NEW_UNIONES_GRID
+        plan.new_sheet = NewSheet(UNIONES, rows=rows, cols=cols, index=operaciones.index + 1)
+        return
+    rows = snapshot.values[UNIONES]
+    header = HeaderMap.from_row(UNIONES, rows[0] if rows else [])
+    missing = header.missing(UNIONES_REQUIRED)
+    if _height(rows) > 1 and missing:
+        raise MigrationRefused(
+            f"La hoja {UNIONES} tiene filas pero no la columna requerida {', '.join(missing)}: "
+            "no se modificó nada. Corrija el encabezado y vuelva a ejecutar."
+        )
+    plan.columns.append(_columns_to_add(info, info.cols, header, _width(rows), UNIONES_COLUMNS))
+    unions = _height(rows) - 1
+    if unions > 0:
+        plan.notes.append(
+            f"{UNIONES} ya tiene {unions} filas: la app calcula los contadores de sus spools "
+            "al leerlas."
+        )
+
+
+def plan_uniones(snapshot: Snapshot, step1: MigrationPlan) -> UnionesPlan:
+    """What step 2 must do, on the workbook as step 1 leaves it."""
+    plan = UnionesPlan()
+    operaciones = step1.grid
+    used = max([step1.used_width] + [a.index + 1 for a in step1.adds])
+    plan.columns.append(
+        _columns_to_add(
+            operaciones,
+            operaciones.cols + step1.widen_by,
+            step1.header,
+            used,
+            OPERACIONES_COUNTER_COLUMNS,
+        )
+    )
+    plan.required[OPERACIONES] = OPERACIONES_COUNTER_COLUMNS
+    plan.notes += _counter_notes(step1.header, snapshot.values[OPERACIONES])
+    _plan_metadata(plan, snapshot)
+    _plan_uniones_sheet(plan, snapshot, operaciones)
+    return plan
+
+
+@dataclass
+class RunPlan:
+    """Both steps of one run, planned together on one read."""
+
+    step1: MigrationPlan
+    step2: UnionesPlan
+
+    @property
+    def snapshot(self) -> Snapshot:
+        return self.step1.snapshot
+
+    @property
+    def nothing_to_do(self) -> bool:
+        return self.step1.nothing_to_do and self.step2.nothing_to_do
+
+    def written_cells(self) -> dict[str, dict[tuple[int, int], object]]:
+        """Every cell the run writes, by sheet, (row0, col0) → value."""
+        cells = {OPERACIONES: dict(self.step1.written_cells())}
+        for sheet, more in self.step2.written_cells().items():
+            cells.setdefault(sheet, {}).update(more)
+        return cells
+
+    def grow_by(self) -> dict[str, tuple[int, int]]:
+        """Sheet → (sheet id, grid columns to append), over both steps."""
+        grow: dict[str, tuple[int, int]] = {}
+        if self.step1.widen_by:
+            grow[OPERACIONES] = (self.step1.grid.sheet_id, self.step1.widen_by)
+        for cols in self.step2.columns:
+            if cols.widen_by:
+                _, before = grow.get(cols.sheet, (cols.sheet_id, 0))
+                grow[cols.sheet] = (cols.sheet_id, before + cols.widen_by)
+        return grow
+
+
+def plan_run(snapshot: Snapshot) -> RunPlan:
+    """Both steps; refuses (writing nothing) a workbook either step cannot handle."""
+    step1 = plan_migration(snapshot)
+    return RunPlan(step1, plan_uniones(snapshot, step1))
+
+
+def _describe_columns(cols: SheetColumns) -> list[str]:
+    if not cols.adds:
+        return [f"{cols.sheet}: las columnas ya están en el encabezado."]
+    after = f"después de {column_letter(cols.used_width - 1)}" if cols.used_width else "desde A"
+    what = "se agrega 1 columna" if len(cols.adds) == 1 else f"se agregan {len(cols.adds)} columnas"
+    lines = [
+        f"{cols.sheet}: {what} al final del encabezado ({after}): "
+        + ", ".join(f"{a.letter}1 = {a.name}" for a in cols.adds)
+    ]
+    if cols.widen_by:
+        lines.append(
+            f"La grilla de {cols.sheet} se amplía de {cols.grid_cols} a "
+            f"{cols.grid_cols + cols.widen_by} columnas (hasta "
+            f"{column_letter(cols.grid_cols + cols.widen_by - 1)})."
+        )
+    else:
+        lines.append(f"La grilla de {cols.sheet} ({cols.grid_cols} columnas) alcanza; no cambia.")
+    return lines
+
+
+def describe_uniones(plan: UnionesPlan) -> list[str]:
+    """Exactly what step 2 changes, line by line."""
+    lines = []
+    if plan.new_sheet is not None:
+        lines.append(
+            f"Se crea la hoja {UNIONES} después de {OPERACIONES} "
+            f"({plan.new_sheet.rows}×{plan.new_sheet.cols}), encabezado en la fila 1: "
+            + ", ".join(UNIONES_COLUMNS)
+            + "."
+        )
+    for cols in plan.columns:
+        lines += _describe_columns(cols)
+    counters = plan.columns_of(OPERACIONES)
+    if counters is not None and counters.adds:
+        lines.append(
+            "Los contadores quedan vacíos en todas las filas (aún no hay uniones): la app los "
+            "escribe cuando un spool tiene uniones."
+        )
+    return lines + [f"Nota: {note}" for note in plan.notes]
+
+
+def describe_run(plan: RunPlan) -> list[str]:
+    """Both steps, each under its own title."""
+    lines = ["Paso 1, v2.1 → v3.0:"]
+    if plan.step1.nothing_to_do:
+        lines.append(
+            "  nada que hacer: las columnas v3.0 están y todas las filas tienen version y "
+            "Estado_Detalle."
+        )
+    else:
+        lines += ["  " + line for line in describe_plan(plan.step1)]
+    lines.append(f"Paso 2, uniones ({UNIONES}, contadores de {OPERACIONES}, N_UNION):")
+    if plan.step2.nothing_to_do:
+        lines.append(f"  nada que hacer: la hoja {UNIONES} y las columnas de uniones están.")
+        return lines + [f"  Nota: {note}" for note in plan.step2.notes]
+    return lines + ["  " + line for line in describe_uniones(plan.step2)]
+
+
 # --- backup ----------------------------------------------------------------------------
 
 
 def _ignore_added_columns(
-    backup_rows: list[list], current_rows: list[list]
+    sheet: str, backup_rows: list[list], current_rows: list[list]
 ) -> Callable[[int, int], bool]:
-    """Cells of Operaciones that the migration itself adds: v3.0 columns to the right of
-    what the backup held."""
-    v30 = {normalize_header(name) for name in V30_NEW_COLUMNS}
+    """Cells of `sheet` that the migration itself adds: its columns (ADDED_COLUMNS) to the
+    right of what the backup held."""
+    names = {normalize_header(name) for name in ADDED_COLUMNS.get(sheet, ())}
     header = current_rows[0] if current_rows else []
     added = {
-        c for c in range(_width(backup_rows), len(header)) if normalize_header(header[c]) in v30
+        c for c in range(_width(backup_rows), len(header)) if normalize_header(header[c]) in names
     }
     return lambda r, c: c in added
+
+
+def _as_created(sheet: str, rows: list[list]) -> bool:
+    """Whether a sheet the migration creates holds nothing but what it writes (the header,
+    or nothing yet when a run stopped right after adding it)."""
+    expected = {(0, c): name for c, name in enumerate(ADDED_COLUMNS.get(sheet, ()))}
+    if _height(rows) > 1:
+        return False
+    return all(
+        is_blank(value) or normalize_header(value) == normalize_header(expected.get((0, c), ""))
+        for c, value in enumerate(rows[0] if rows else [])
+    )
 
 
 def backup_matches(
     backup: Backup, backup_values: dict[str, list[list]], snapshot: Snapshot
 ) -> bool:
-    """Whether the workbook is still what the backup holds, the added columns apart."""
-    if [s for s, _, _ in backup.parts()] != [s.title for s in snapshot.sheets]:
+    """Whether the workbook is still what the backup holds, what the migration adds apart."""
+    created = set(backup.created_sheets)
+    if [s for s, _, _ in backup.parts()] != [
+        s.title for s in snapshot.sheets if s.title not in created
+    ]:
+        return False
+    if not all(_as_created(t, snapshot.values[t]) for t in created if t in snapshot.values):
         return False
     for source, rows in backup_values.items():
         current = snapshot.values.get(source, [])
-        skip = _ignore_added_columns(rows, current) if source == OPERACIONES else None
-        if _differences(rows, current, skip=skip):
+        if _differences(rows, current, skip=_ignore_added_columns(source, rows, current)):
             return False
     return True
 
 
 def reusable_backup(io: WorkbookIO, snapshot: Snapshot) -> Backup | None:
-    """The latest backup if the workbook has not changed since it was taken (one read)."""
+    """The latest backup if it was taken on the way to where this run goes and the workbook
+    has not changed since (one read)."""
     latest = snapshot.latest_backup()
-    if latest is None:
+    if latest is None or latest.target != TARGET:
         return None
     return latest if backup_matches(latest, read_backup(io, latest), snapshot) else None
+
+
+def backup_prefix_for(snapshot: Snapshot) -> str:
+    """A workbook still missing a v3.0 column is backed up as v2.1, any other as v3.0."""
+    rows = snapshot.values.get(OPERACIONES, [])
+    header = HeaderMap.from_row(OPERACIONES, rows[0] if rows else [])
+    return BACKUP_PREFIX if header.missing(V30_NEW_COLUMNS) else BACKUP_PREFIX_V30
 
 
 def new_backup_id(snapshot: Snapshot) -> str:
@@ -646,18 +975,21 @@ def new_backup_id(snapshot: Snapshot) -> str:
 
 
 def _backup_manifest(
-    backup_id: str, part: int, parts: int, info: SheetInfo, rows: list[list], taken_at: str
+    backup_id: str, part: int, snapshot: Snapshot, info: SheetInfo, taken_at: str
 ) -> dict:
-    """What row 1 of a backup sheet records about its source sheet."""
+    """What row 1 of a backup sheet records about its source sheet, and about the run."""
     return {
         "backup": backup_id,
         "part": part,
-        "parts": parts,
+        "parts": len(snapshot.sheets),
         "source": info.title,
         "grid_rows": info.rows,
         "grid_cols": info.cols,
-        "value_rows": len(rows),
+        "value_rows": len(snapshot.values[info.title]),
         "taken_at": taken_at,
+        "target": TARGET,
+        # The run creates these; rollback deletes them.
+        "created_sheets": [UNIONES] if snapshot.sheet(UNIONES) is None else [],
     }
 
 
@@ -667,15 +999,14 @@ def _write_backup(io: WorkbookIO, snapshot: Snapshot, backup: Backup) -> None:
     taken_at = timezone.localtime().strftime("%d-%m-%Y %H:%M:%S")
     for part, info in enumerate(snapshot.sheets, start=1):
         rows = snapshot.values[info.title]
-        title = _backup_title(backup.id, part)
+        title = _backup_title(backup, part)
         width = max([2] + [len(r) for r in rows])
         new_sheets.add_sheet(NewSheet(title, rows=len(rows) + 1, cols=width, hidden=True))
         if rows:
             blocks.append(Block(title, 2, 0, [list(r) for r in rows]))
-        manifest = _backup_manifest(backup.id, part, len(snapshot.sheets), info, rows, taken_at)
-        manifests.append(
-            Block(title, 1, 0, [[BACKUP_MARK, json.dumps(manifest, ensure_ascii=False)]])
-        )
+        manifest = _backup_manifest(backup.id, part, snapshot, info, taken_at)
+        mark = BACKUP_MARKS[backup.prefix]
+        manifests.append(Block(title, 1, 0, [[mark, json.dumps(manifest, ensure_ascii=False)]]))
         backup.sheets[part] = SheetInfo(title, -1, len(rows) + 1, 0, True)
         backup.manifests[part] = manifest
     io.change_structure(new_sheets)
@@ -702,25 +1033,25 @@ def take_backup(io: WorkbookIO, snapshot: Snapshot, report: Report = print) -> B
     Costs one batchUpdate (add the sheets), one values.batchUpdate (more only for a very
     large workbook) and one batchGet to read the copy back.
     """
-    backup = Backup(new_backup_id(snapshot))
+    backup = Backup(new_backup_id(snapshot), backup_prefix_for(snapshot))
     _write_backup(io, snapshot, backup)
-    report(f"      copia {backup.id}: {len(snapshot.sheets)} hojas ({BACKUP_PREFIX}{backup.id}_1…)")
+    report(f"      copia {backup.id}: {len(snapshot.sheets)} hojas ({backup.name}_1…)")
     _check_backup(io, snapshot, backup)
     report("      copia verificada celda por celda")
     return backup
 
 
-# --- the steps that change Operaciones --------------------------------------------------
+# --- the phases that change the workbook ----------------------------------------------
 
 
 def widen_grid(io: WorkbookIO, plan: MigrationPlan) -> None:
-    """Add grid columns to Operaciones so that the new columns fit."""
+    """Add grid columns to Operaciones so that step 1's columns fit."""
     if plan.widen_by:
         io.change_structure(StructureBatch().grow(plan.grid.sheet_id, "COLUMNS", plan.widen_by))
 
 
 def add_columns(io: WorkbookIO, plan: MigrationPlan) -> None:
-    """Write the new header cells (one values request)."""
+    """Write step 1's header cells (one values request)."""
     if plan.adds:
         io.write(_blocks(OPERACIONES, {(0, a.index): a.name for a in plan.adds}))
 
@@ -731,27 +1062,63 @@ def fill_rows(io: WorkbookIO, plan: MigrationPlan) -> None:
         io.write(_blocks(OPERACIONES, {(f.row1 - 1, f.col0): f.value for f in plan.fills}))
 
 
-def _expected_values(plan: MigrationPlan, title: str) -> list[list]:
-    """A sheet's values as the plan leaves them: as read before, plus the cells it writes."""
-    expected = [list(r) for r in plan.snapshot.values[title]]
-    if title == OPERACIONES:
-        for (r, c), value in plan.written_cells().items():
-            while len(expected) <= r:
-                expected.append([])
-            row = expected[r]
-            row += [""] * (c + 1 - len(row))
-            row[c] = value
+def change_structure(io: WorkbookIO, plan: RunPlan) -> None:
+    """Both steps' grids grown and Uniones added: one batchUpdate (none when nothing)."""
+    batch = StructureBatch()
+    for sheet_id, columns in plan.grow_by().values():
+        batch.grow(sheet_id, "COLUMNS", columns)
+    if plan.step2.new_sheet is not None:
+        batch.add_sheet(plan.step2.new_sheet)
+    io.change_structure(batch)
+
+
+def write_headers(io: WorkbookIO, plan: RunPlan) -> None:
+    """Every new header cell of both steps, in every sheet: one values request."""
+    blocks = []
+    for sheet, cells in plan.written_cells().items():
+        headers = {(r, c): v for (r, c), v in cells.items() if r == 0}
+        blocks += _blocks(sheet, headers)
+    if blocks:
+        io.write(blocks)
+
+
+def _expected_values(before: list[list], cells: dict[tuple[int, int], object]) -> list[list]:
+    """A sheet's values as the run leaves them: as read before, plus the cells it writes."""
+    expected = [list(r) for r in before]
+    for (r, c), value in cells.items():
+        while len(expected) <= r:
+            expected.append([])
+        row = expected[r]
+        row += [""] * (c + 1 - len(row))
+        row[c] = value
     return expected
 
 
-def _value_problems(plan: MigrationPlan, after: dict[str, list[list]]) -> list[str]:
-    """Row counts and every cell of every sheet against what the plan leaves."""
+def _value_problems(plan: RunPlan, after: dict[str, list[list]]) -> list[str]:
+    """Row counts and every cell of every sheet against what the run leaves."""
     problems: list[str] = []
+    written = plan.written_cells()
     for title, now in after.items():
-        before = plan.snapshot.values[title]
-        if _height(now) != _height(before):
-            problems.append(f"  {title}: {_height(now)} filas, antes {_height(before)}")
-        problems += _compare(title, _expected_values(plan, title), now)
+        before = plan.snapshot.values.get(title, [])
+        expected = _expected_values(before, written.get(title, {}))
+        if _height(now) != _height(expected):
+            problems.append(f"  {title}: {_height(now)} filas, antes {_height(expected)}")
+        problems += _compare(title, expected, now)
+    return problems
+
+
+def _header_problems(plan: RunPlan, after: dict[str, list[list]]) -> list[str]:
+    """Step 2's columns present in every sheet's header."""
+    problems = []
+    for sheet, names in plan.step2.required.items():
+        rows = after.get(sheet)
+        if rows is None:
+            problems.append(f"  falta la hoja {sheet}")
+            continue
+        header = HeaderMap.from_row(sheet, rows[0] if rows else [])
+        problems += [
+            f"  {sheet}: falta la columna {n} en el encabezado" for n in header.missing(names)
+        ]
     return problems
 
 
@@ -775,7 +1142,7 @@ def _row_problem(plan: MigrationPlan, header: HeaderMap, row1: int, row: list) -
 
 
 def _operaciones_problems(plan: MigrationPlan, rows: list[list]) -> list[str]:
-    """The new headers present, and every spool row filled and coherent."""
+    """The v3.0 headers present, and every spool row filled and coherent."""
     header = HeaderMap.from_row(OPERACIONES, rows[0] if rows else [])
     missing = header.missing(V30_NEW_COLUMNS)
     if missing:
@@ -788,11 +1155,17 @@ def _operaciones_problems(plan: MigrationPlan, rows: list[list]) -> list[str]:
     return _capped(bad_rows, "filas más")
 
 
-def verify_migration(io: WorkbookIO, plan: MigrationPlan) -> None:
-    """Read the workbook again and fail loudly unless it is exactly what the plan makes."""
+def verify_run(io: WorkbookIO, plan: RunPlan) -> None:
+    """Read the workbook again and fail loudly unless it is exactly what the run makes."""
     titles = [s.title for s in plan.snapshot.sheets]
+    if plan.step2.new_sheet is not None:
+        titles.append(UNIONES)
     after = dict(zip(titles, io.read([sheet_range(t) for t in titles]), strict=True))
-    problems = _value_problems(plan, after) + _operaciones_problems(plan, after[OPERACIONES])
+    problems = (
+        _value_problems(plan, after)
+        + _operaciones_problems(plan.step1, after[OPERACIONES])
+        + _header_problems(plan, after)
+    )
     if problems:
         raise VerificationFailed(
             "La verificación de la migración falló:\n"
@@ -802,84 +1175,119 @@ def verify_migration(io: WorkbookIO, plan: MigrationPlan) -> None:
         )
 
 
+def verify_migration(io: WorkbookIO, plan: MigrationPlan) -> None:
+    """Verify step 1 alone (a workbook taken to v3.0 by widen_grid, add_columns, fill_rows)."""
+    verify_run(io, RunPlan(plan, UnionesPlan()))
+
+
 @dataclass
 class MigrationResult:
     nothing_to_do: bool = False
     dry_run: bool = False
     backup_id: str = ""
     backup_reused: bool = False
-    columns_added: list[str] = field(default_factory=list)
+    columns_added: list[str] = field(default_factory=list)  # step 1, Operaciones
+    union_columns_added: list[str] = field(default_factory=list)  # step 2, "Hoja!Columna"
+    uniones_created: bool = False
     cells_filled: int = 0
     rows_filled: int = 0
 
 
-def _report_workbook(snapshot: Snapshot, plan: MigrationPlan, report: Report) -> None:
-    """Step 1's summary: sheets, Operaciones' size, backups that cannot be used."""
+def _report_workbook(snapshot: Snapshot, plan: RunPlan, report: Report) -> None:
+    """Phase 1's summary: sheets, Operaciones' size, Uniones, backups that cannot be used."""
+    step1 = plan.step1
     report(
-        f"      {len(snapshot.sheets)} hojas; {OPERACIONES}: {plan.data_rows} filas con "
-        f"TAG_SPOOL, {plan.used_width} columnas usadas, grilla "
-        f"{plan.grid.rows}×{plan.grid.cols}."
+        f"      {len(snapshot.sheets)} hojas; {OPERACIONES}: {step1.data_rows} filas con "
+        f"TAG_SPOOL, {step1.used_width} columnas usadas, grilla "
+        f"{step1.grid.rows}×{step1.grid.cols}."
+    )
+    uniones = snapshot.sheet(UNIONES)
+    report(
+        f"      {UNIONES}: no existe."
+        if uniones is None
+        else f"      {UNIONES}: {max(0, _height(snapshot.values[UNIONES]) - 1)} filas."
     )
     for backup in snapshot.incomplete_backups:
         report(
-            f"      Atención: la copia {backup.id} está incompleta (una ejecución se "
+            f"      Atención: la copia {backup.name} está incompleta (una ejecución se "
             "interrumpió al tomarla); no se usa y puede borrarse."
         )
 
 
-def _report_plan(plan: MigrationPlan, reused: Backup | None, report: Report) -> None:
+def _report_plan(plan: RunPlan, reused: Backup | None, report: Report) -> None:
     """Exactly what the run will change, and which backup it relies on."""
     report("Plan:")
-    for line in describe_plan(plan):
+    for line in describe_run(plan):
         report("  " + line)
     if reused is not None:
         report(
-            f"  Copia de seguridad: se reutiliza {reused.id} (tomada {reused.taken_at}); el "
-            "libro no cambió desde entonces salvo las columnas agregadas."
+            f"  Copia de seguridad: se reutiliza {reused.name} (tomada {reused.taken_at}); el "
+            "libro no cambió desde entonces salvo lo que agrega la migración."
         )
     else:
         report(
             f"  Copia de seguridad: se toma una nueva de las {len(plan.snapshot.sheets)} "
-            f"hojas en hojas ocultas {BACKUP_PREFIX}<fecha>_<n>."
+            f"hojas en hojas ocultas {backup_prefix_for(plan.snapshot)}<fecha>_<n>."
         )
 
 
-def _apply_plan(
-    io: WorkbookIO, plan: MigrationPlan, result: MigrationResult, report: Report
-) -> None:
-    """Steps 3 to 5: widen the grid, add the columns, fill the rows."""
-    report(f"[3/6] Grilla de {OPERACIONES}…")
-    widen_grid(io, plan)
-    report(
-        f"      ampliada a {plan.grid.cols + plan.widen_by} columnas"
-        if plan.widen_by
-        else "      no hace falta ampliarla"
-    )
+def _structure_lines(plan: RunPlan) -> list[str]:
+    """What phase 3 did, a line per sheet."""
+    grown = plan.grow_by()
+    lines = []
+    for cols in [c for c in plan.step2.columns if c.sheet != UNIONES or c.adds]:
+        if cols.sheet in grown:
+            lines.append(f"{cols.sheet}: ampliada a {cols.grid_cols + cols.widen_by} columnas")
+        else:
+            lines.append(f"{cols.sheet}: no hace falta ampliarla")
+    if plan.step2.new_sheet is not None:
+        sheet = plan.step2.new_sheet
+        lines.append(f"{UNIONES}: creada ({sheet.rows}×{sheet.cols})")
+    return lines
+
+
+def _apply_run(io: WorkbookIO, plan: RunPlan, result: MigrationResult, report: Report) -> None:
+    """Phases 3 to 5: grids and Uniones, header cells, row fills."""
+    report(f"[3/6] Grillas y hoja {UNIONES}…")
+    change_structure(io, plan)
+    for line in _structure_lines(plan):
+        report("      " + line)
+    result.uniones_created = plan.step2.new_sheet is not None
     report("[4/6] Columnas nuevas…")
-    add_columns(io, plan)
-    report(
-        "      " + ", ".join(f"{a.name} en {a.letter}" for a in plan.adds)
-        if plan.adds
-        else "      ya estaban"
-    )
-    result.columns_added = [a.name for a in plan.adds]
+    write_headers(io, plan)
+    adds = [(OPERACIONES, a) for a in plan.step1.adds] + [
+        (c.sheet, a) for c in plan.step2.columns for a in c.adds
+    ]
+    for sheet in dict.fromkeys(sheet for sheet, _ in adds):
+        report(
+            f"      {sheet}: " + ", ".join(f"{a.name} en {a.letter}" for s, a in adds if s == sheet)
+        )
+    if plan.step2.new_sheet is not None:
+        report(f"      {UNIONES}: encabezado A1:{column_letter(len(UNIONES_COLUMNS) - 1)}1")
+    if not adds and plan.step2.new_sheet is None:
+        report("      ya estaban")
+    result.columns_added = [a.name for a in plan.step1.adds]
+    result.union_columns_added = [f"{c.sheet}!{a.name}" for c in plan.step2.columns for a in c.adds]
     report("[5/6] Completando version y Estado_Detalle…")
-    fill_rows(io, plan)
-    result.cells_filled, result.rows_filled = len(plan.fills), len(plan.rows_to_fill)
+    fill_rows(io, plan.step1)
+    result.cells_filled, result.rows_filled = len(plan.step1.fills), len(plan.step1.rows_to_fill)
     report(f"      {result.cells_filled} celdas en {result.rows_filled} filas")
 
 
 def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) -> MigrationResult:
-    """Upgrade the workbook to v3.0 (or, with dry_run, only say what that would change)."""
+    """Bring the workbook to v3.0 with unions (or, with dry_run, only say what that changes)."""
     result = MigrationResult(dry_run=dry_run)
     report("[1/6] Leyendo el libro (todas las hojas en una lectura)…")
     snapshot = read_workbook(io)
-    plan = plan_migration(snapshot)
+    plan = plan_run(snapshot)
     _report_workbook(snapshot, plan, report)
     if plan.nothing_to_do:
+        for note in plan.step2.notes:
+            report(f"      Nota: {note}")
         report(
-            "Nada que hacer: el libro ya tiene las columnas v3.0 y todas las filas tienen "
-            "version y Estado_Detalle. No se escribió nada."
+            "Nada que hacer: el libro ya tiene las columnas v3.0, todas las filas tienen "
+            f"version y Estado_Detalle, y están la hoja {UNIONES} y las columnas de uniones. "
+            "No se escribió nada."
         )
         result.nothing_to_do = True
         return result
@@ -893,18 +1301,18 @@ def migrate(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) ->
     report("[2/6] Copia de seguridad…")
     if reused is not None:
         backup = reused
-        report(f"      se reutiliza la copia {backup.id}")
+        report(f"      se reutiliza la copia {backup.name}")
         result.backup_reused = True
     else:
         backup = take_backup(io, snapshot, report)
     result.backup_id = backup.id
 
-    _apply_plan(io, plan, result, report)
+    _apply_run(io, plan, result, report)
     report("[6/6] Verificando…")
-    verify_migration(io, plan)
+    verify_run(io, plan)
     report(
-        f"      OK: mismas filas, celdas anteriores intactas, encabezados presentes, "
-        f"Estado_Detalle coherente. Copia de seguridad: {backup.id} (--rollback la restaura)."
+        "      OK: mismas filas, celdas anteriores intactas, encabezados presentes, "
+        f"Estado_Detalle coherente. Copia de seguridad: {backup.name} (--rollback la restaura)."
     )
     return result
 
@@ -943,18 +1351,35 @@ def _restore_grid(
     return lines
 
 
+def _drop_created(structure: StructureBatch, snapshot: Snapshot, backup: Backup) -> list[str]:
+    """Queue the deletion of the sheets the backup's run created (Uniones)."""
+    lines = []
+    for title in backup.created_sheets:
+        info = snapshot.sheet(title)
+        if info is None:
+            continue
+        structure.delete_sheet(info.sheet_id)
+        rows = max(0, _height(snapshot.values[title]) - 1)
+        lines.append(
+            f"{title}: se elimina la hoja (la creó la migración después de la copia)"
+            + (f"; se pierden sus {rows} filas." if rows else ".")
+        )
+    return lines
+
+
 def plan_rollback(io: WorkbookIO, snapshot: Snapshot) -> RollbackPlan:
     """What restoring the latest complete backup changes (reads the backup: one request)."""
     backup = snapshot.latest_backup()
     if backup is None:
         raise MigrationError(
-            f"No hay ninguna copia de seguridad completa ({BACKUP_PREFIX}…) en el libro: "
-            "no hay nada que restaurar."
+            f"No hay ninguna copia de seguridad completa ({BACKUP_PREFIX}… ni "
+            f"{BACKUP_PREFIX_V30}…) en el libro: no hay nada que restaurar."
         )
     values = read_backup(io, backup)
     structure = StructureBatch()
     cells: dict[str, dict[tuple[int, int], object]] = {}
-    lines = [f"Copia de seguridad {backup.id}, tomada {backup.taken_at}."]
+    lines = [f"Copia de seguridad {backup.name}, tomada {backup.taken_at}."]
+    lines += _drop_created(structure, snapshot, backup)
     for source, _, manifest in backup.parts():
         info = snapshot.sheet(source)
         lines += _restore_grid(structure, source, info, manifest)
@@ -991,9 +1416,12 @@ def verify_rollback(io: WorkbookIO, plan: RollbackPlan) -> None:
                 f"{manifest['grid_rows']}×{manifest['grid_cols']}"
             )
         problems += _compare(source, plan.values[source], now)
+    problems += [
+        f"  la hoja {t} sigue en el libro" for t in plan.backup.created_sheets if t in sheets
+    ]
     if problems:
         raise VerificationFailed(
-            f"La restauración de la copia {plan.backup.id} no quedó idéntica:\n"
+            f"La restauración de la copia {plan.backup.name} no quedó idéntica:\n"
             + "\n".join(problems)
         )
 
@@ -1010,8 +1438,8 @@ def rollback(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) -
         report("Simulación (--dry-run): no se escribió nada.")
         return plan
     report("[3/4] Restaurando…")
-    # Resize first: deleting the added columns removes them with their values, and the
-    # cells written afterwards all lie inside the backup's grid.
+    # Structure first: deleting the added columns and sheets removes them with their
+    # values, and the cells written afterwards all lie inside the backup's grid.
     io.change_structure(plan.structure)
     for source, cells in plan.cells.items():
         io.write(_blocks(source, cells))
@@ -1021,7 +1449,7 @@ def rollback(io: WorkbookIO, *, dry_run: bool = False, report: Report = print) -
     )
     report("[4/4] Verificando celda por celda…")
     verify_rollback(io, plan)
-    report(f"      OK: el libro es idéntico a la copia {plan.backup.id}.")
+    report(f"      OK: el libro es idéntico a la copia {plan.backup.name}.")
     return plan
 
 

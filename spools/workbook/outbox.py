@@ -31,6 +31,15 @@ def pending_tags() -> set[str]:
     )
 
 
+def pending_union_keys() -> set[tuple[str, int]]:
+    """(TAG_SPOOL, N_UNION) of every union with a write still queued."""
+    keys: set[tuple[str, int]] = set()
+    queued = OutboxEntry.objects.filter(flushed_at__isnull=True).exclude(unions=[])
+    for tag, unions in queued.values_list("tag", "unions"):
+        keys.update((tag, int(u["n"])) for u in unions)
+    return keys
+
+
 def metadata_row(event: Event) -> dict[str, Any]:
     """The Metadata row of an event, by column name (Timestamp in plant time)."""
     return {

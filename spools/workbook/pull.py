@@ -1,15 +1,36 @@
 """The puller: brings the workbook into the mirror.
 
-A regular pull costs one read request (one values.batchGet of Operaciones). Every
-ZEUES_WORKERS_PULL_INTERVAL seconds (and on the first pull) a second batchGet brings
-Trabajadores, Roles and the Metadata log, which change rarely or only through us.
-Rows with odd data stay visible; the odd cell is reported with its TAG and column.
+A regular pull costs one read request (one values.batchGet of Operaciones, and Uniones in
+the same request when the workbook has it). Every ZEUES_WORKERS_PULL_INTERVAL seconds (and
+on the first pull) a second batchGet brings Trabajadores, Roles and the Metadata log, which
+change rarely or only through us. Rows with odd data stay visible; the odd cell is reported
+with its TAG and column.
 
 An app-owned cell that differs from the mirror on a row with nothing pending is an office
 edit (logged as SUPERVISOR_OVERRIDE); rows with writes still queued keep the mirror's
 app-owned fields. While a required column is missing the app-owned cells cannot be read
 right: new spools still appear, but app-owned fields of known spools are left as they are
 and no edit is logged.
+
+Uniones. A union is its row's (TAG_SPOOL, N_UNION); the office may add, edit and delete
+rows. The mirror takes every row as the sheet holds it, except the unions with writes of
+ours still queued (created, changed or deleted by the app: the mirror is newer there).
+A union gone from the sheet is deleted from the mirror, not marked: a spool has unions when
+Uniones holds rows for it, and every count, rule and Mi registro reads the Union table as
+it is, so a marked-gone row would have to be filtered out by each of them; the log of who
+did what stays in Metadata. After the unions are applied the counters of every spool they
+touched are counted again; where Operaciones has counter columns that disagree, their
+cells are queued to be written.
+
+Whether the workbook has a Uniones sheet. A batchGet naming a sheet that does not exist
+fails whole, so Uniones is named only when SyncState.uniones_sheet says it is there. That
+is learnt with one metadata read (the sheet titles) when it is not known: a new mirror,
+or after a command replaced or reshaped the workbook and called `forget_workbook_positions`
+(load_demo, import_workbook; migrate_workbook must too once it has added the sheet); a tool
+that wrote the whole workbook may say instead (`note_workbook_sheets`, no read). While it is known absent it is asked again at most once
+an hour, at a pull (an office that adds the sheet by hand); while known present, a read
+refused with "Unable to parse range" naming Uniones (deleted or renamed) marks it absent and
+is made again without it. So a workbook without Uniones costs what it did before it.
 """
 
 from __future__ import annotations
@@ -17,28 +38,51 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from spools.lifecycle import ACCION_OVERRIDE, EventoTipo, Operacion, OverrideTipo
-from spools.models import TRANSITION_FIELDS, Event, Role, Spool, SyncState, Worker
+from spools.models import (
+    TRANSITION_FIELDS,
+    UNION_COUNTER_FIELDS,
+    Event,
+    OutboxEntry,
+    Role,
+    Spool,
+    SyncState,
+    Union,
+    Worker,
+)
 from spools.workbook import gateway as sheets
 from spools.workbook.columns import (
     METADATA,
     OPERACIONES,
     OPERACIONES_COLUMNS,
+    OPERACIONES_COUNTER_COLUMNS,
     ROLES,
     TRABAJADORES,
+    UNIONES,
+    UNIONES_COMPLETE,
     Col,
     HeaderMap,
     MissingColumnError,
+    UCol,
 )
-from spools.workbook.outbox import app_written_versions, pending_tags, record_change, rewrite_cells
-from spools.workbook.rows import parse_spool_row
+from spools.workbook.outbox import (
+    app_written_versions,
+    pending_tags,
+    pending_union_keys,
+    record_change,
+    rewrite_cells,
+)
+from spools.workbook.rows import counter_cells, parse_n_union, parse_spool_row, parse_union_row
 from spools.workbook.values import (
     CellValueError,
     cell_text,
@@ -60,6 +104,24 @@ SPOOL_FIELDS = ("ot", "nv", "fecha_materiales", *APP_OWNED_FIELDS, "sheet_row", 
 # write of ours, an incomplete header).
 OFFICE_FIELDS = tuple(f for f in SPOOL_FIELDS if f not in APP_OWNED_FIELDS)
 
+# The app-owned fields of a Union (its ARM_* / SOL_* cells and version), and all it takes.
+UNION_APP_FIELDS = (
+    "arm_inicio",
+    "arm_fin",
+    "arm_worker",
+    "arm_worker_id",
+    "sol_inicio",
+    "sol_fin",
+    "sol_worker",
+    "sol_worker_id",
+    "version",
+)
+UNION_FIELDS = ("ot", "dn_union", "tipo_union", *UNION_APP_FIELDS, "ndt", "problems")
+UNION_OFFICE_FIELDS = tuple(f for f in UNION_FIELDS if f not in UNION_APP_FIELDS)
+# Knowing Uniones is absent, how long before the titles are asked again.
+UNIONES_RECHECK = timedelta(hours=1)
+CHUNK = 500  # rows per query where a list of keys goes into SQL
+
 
 @dataclass
 class PullResult:
@@ -72,10 +134,19 @@ class PullResult:
     warnings: list[str] = field(default_factory=list)
     # Rows holding a stale write of the app's own, queued to be written again.
     healed: list[str] = field(default_factory=list)
+    uniones_read: bool = False
+    unions_seen: int = 0
+    unions_created: int = 0
+    unions_updated: int = 0
+    unions_removed: int = 0
+    # Spools whose union counters changed, and those whose Operaciones counter cells
+    # disagreed with Uniones and were queued to be written.
+    counted: list[str] = field(default_factory=list)
+    counters_queued: list[str] = field(default_factory=list)
 
     @property
     def changed_tags(self) -> list[str]:
-        return self.created + self.updated + self.removed
+        return list(dict.fromkeys(self.created + self.updated + self.removed + self.counted))
 
 
 def workers_due(state: SyncState) -> bool:
@@ -102,14 +173,43 @@ def pull(*, workers: bool | None = None) -> PullResult:
     result = PullResult()
     if workers or (workers is None and workers_due(state)):
         pull_workers(state, result)
-    (operaciones,) = sheets.read_ranges([sheets.sheet_range(OPERACIONES)])
-    apply_operaciones(operaciones, state, result)
+    if uniones_check_due(state, pulling=True):
+        check_uniones_sheet(state)
+    operaciones, uniones = _read_pull(state)
+    apply_pull(operaciones, uniones, state, result)
     state.save()
     return result
 
 
-def apply_operaciones(operaciones: list[list], state: SyncState, result: PullResult) -> None:
-    """Apply a whole-sheet read of Operaciones to the mirror (the pull's second half)."""
+def _read_pull(state: SyncState) -> tuple[list[list], list[list] | None]:
+    """Operaciones, and Uniones when the workbook has it, in one read."""
+    ranges = [sheets.sheet_range(OPERACIONES)]
+    if state.uniones_sheet:
+        ranges.append(sheets.sheet_range(UNIONES))
+    try:
+        got = sheets.read_ranges(ranges)
+    except sheets.SheetAPIError as exc:
+        if not (state.uniones_sheet and sheets.is_missing_sheet_error(exc, UNIONES)):
+            raise
+        note_uniones_sheet(state, False)  # deleted or renamed: read again without it
+        return _read_pull(state)
+    return got[0], (got[1] if len(got) > 1 else None)
+
+
+def apply_pull(
+    operaciones: list[list], uniones: list[list] | None, state: SyncState, result: PullResult
+) -> None:
+    """Apply a whole-sheet read of Operaciones, then of Uniones when it was read."""
+    sheet_counters = apply_operaciones(operaciones, state, result)
+    if uniones is not None:
+        apply_uniones(uniones, state, result, sheet_counters=sheet_counters)
+
+
+def apply_operaciones(
+    operaciones: list[list], state: SyncState, result: PullResult
+) -> dict[str, dict[str, object]]:
+    """Apply a whole-sheet read of Operaciones to the mirror (the pull's second half).
+    Returns the counter cells each TAG's row holds (for the columns the header has)."""
     header, rows = sheets.split_header(OPERACIONES, operaciones)
     missing = header.missing(OPERACIONES_COLUMNS)
     if Col.TAG_SPOOL in missing:
@@ -120,6 +220,20 @@ def apply_operaciones(operaciones: list[list], state: SyncState, result: PullRes
     _apply_spools(header, rows, result, complete=not missing)
     state.last_pull_at = timezone.now()
     state.pull_warnings = result.warnings[:200]
+    return _sheet_counters(header, rows) if not missing else {}
+
+
+def _sheet_counters(header: HeaderMap, rows: list[list]) -> dict[str, dict[str, object]]:
+    present = [c for c in OPERACIONES_COUNTER_COLUMNS if header.find(c) is not None]
+    if not present:
+        return {}
+    tag_col = header.col(Col.TAG_SPOOL)
+    found: dict[str, dict[str, object]] = {}
+    for row in rows:
+        tag = cell_text(row[tag_col]) if tag_col < len(row) else ""
+        if tag and tag not in found:
+            found[tag] = {c: header.get(row, c) for c in present}
+    return found
 
 
 def _apply_spools(
@@ -424,3 +538,265 @@ def _apply_metadata(rows: list[list], state: SyncState, result: PullResult) -> i
     new = [e for eid, e in candidates.items() if eid not in known]
     Event.objects.bulk_create(new, batch_size=500)
     return len(new)
+
+
+# --- whether the workbook has a Uniones sheet ------------------------------------------------
+
+
+def uniones_check_due(state: SyncState, *, pulling: bool) -> bool:
+    """Not known (a new mirror, a replaced workbook); or known absent for an hour, at a pull."""
+    if state.uniones_sheet is None:
+        return True
+    if state.uniones_sheet or not pulling:
+        return False
+    checked = state.uniones_checked_at
+    return checked is None or timezone.now() - checked >= UNIONES_RECHECK
+
+
+def check_uniones_sheet(state: SyncState) -> None:
+    """Ask the workbook which sheets it has (one metadata read) and remember Uniones."""
+    note_uniones_sheet(state, _has_uniones(sheets.sheet_titles()))
+
+
+def note_uniones_sheet(state: SyncState, present: bool) -> None:
+    if state.uniones_sheet is not None and state.uniones_sheet != present:
+        log.warning("the workbook %s a %s sheet now", "has" if present else "has no", UNIONES)
+    state.uniones_sheet = present
+    state.uniones_checked_at = timezone.now()
+
+
+def note_workbook_sheets(titles: Iterable[str]) -> None:
+    """A tool that has just written the whole workbook says which sheets it has, so the
+    next cycle need not ask."""
+    state = SyncState.get()
+    note_uniones_sheet(state, _has_uniones(titles))
+    state.save(update_fields=["uniones_sheet", "uniones_checked_at"])
+
+
+def _has_uniones(titles: Iterable[str]) -> bool:
+    # Sheet names in ranges are case-insensitive in Sheets.
+    return UNIONES.casefold() in {t.casefold() for t in titles}
+
+
+# --- Uniones into the mirror -----------------------------------------------------------------
+
+
+def apply_uniones(
+    uniones: list[list],
+    state: SyncState,
+    result: PullResult,
+    *,
+    sheet_counters: dict[str, dict[str, object]] | None = None,
+) -> None:
+    """Apply a whole-sheet read of Uniones: the Union mirror, then the spools' counters.
+
+    Without TAG_SPOOL or N_UNION no union can be named: the mirror is left as it is.
+    Without an app-owned column known unions keep their work as the mirror has it, and the
+    Operaciones counters are not corrected from a read that cannot be trusted.
+    """
+    result.uniones_read = True
+    header, rows = sheets.split_header(UNIONES, uniones)
+    unnamed = header.missing((UCol.TAG_SPOOL, UCol.N_UNION))
+    if unnamed:
+        result.warnings.append(
+            f"{UNIONES}: falta la columna {', '.join(unnamed)}; uniones no leídas."
+        )
+        state.pull_warnings = result.warnings[:200]
+        return
+    missing = header.missing(UNIONES_COMPLETE)
+    if missing:
+        result.warnings.append(
+            f"{UNIONES}: falta la columna {', '.join(missing)}; el trabajo de las uniones "
+            "conocidas queda como está en el espejo."
+        )
+    seen = _parse_union_rows(header, rows, result)
+    touched = _apply_union_rows(seen, result, complete=not missing)
+    result.counted = recount_spools(touched)
+    if sheet_counters and not missing:
+        _queue_counter_cells(sheet_counters, result)
+    state.pull_warnings = result.warnings[:200]
+
+
+def _parse_union_rows(
+    header: HeaderMap, rows: list[list], result: PullResult
+) -> dict[tuple[str, int], dict]:
+    """The mirror's values of each union's row (its first row), odd data reported."""
+    seen: dict[tuple[str, int], dict] = {}
+    for offset, row in enumerate(rows):
+        row_no = offset + 2
+        key = _union_key(header, row, row_no, result)
+        if key is None:
+            continue
+        if key in seen:
+            result.warnings.append(
+                f"Unión {key[1]} de {key[0]} repetida en la fila {row_no} de {UNIONES}: "
+                f"se usa la fila {seen[key]['sheet_row']}."
+            )
+            continue
+        values = parse_union_row(header, row, key[0])
+        values["sheet_row"] = row_no
+        seen[key] = values
+        for p in values["problems"]:
+            result.warnings.append(f"{key[0]} unión {key[1]} {p['column']}: {p['error']}")
+    result.unions_seen = len(seen)
+    return seen
+
+
+def _union_key(
+    header: HeaderMap, row: list, row_no: int, result: PullResult
+) -> tuple[str, int] | None:
+    """(TAG_SPOOL, N_UNION) of a row; None for a row that names no union (reported when it
+    has a TAG)."""
+    tag = cell_text(header.get(row, UCol.TAG_SPOOL))
+    if not tag:
+        return None  # an empty row, or notes in a row that is no union
+    where = f"{UNIONES} fila {row_no}"
+    if len(tag) > TAG_MAX:
+        result.warnings.append(f"{where}: TAG_SPOOL de {len(tag)} caracteres, fila no leída.")
+        return None
+    try:
+        n = parse_n_union(header.get(row, UCol.N_UNION))
+    except CellValueError as exc:
+        result.warnings.append(f"{tag} {UCol.N_UNION} ({where}): {exc.message}; fila no leída.")
+        return None
+    if n is None:
+        result.warnings.append(f"{tag} {UCol.N_UNION} ({where}): vacío; fila no leída.")
+    return None if n is None else (tag, n)
+
+
+def _apply_union_rows(
+    seen: dict[tuple[str, int], dict], result: PullResult, *, complete: bool
+) -> set[str]:
+    """Create, update and delete Union rows as the sheet says; the TAGs touched."""
+    now = timezone.now()
+    # The mirror, then the unions with writes of ours queued (read after the sheet was, as
+    # for spools): one changed after that has a new version and fails the compare-and-set.
+    existing = {
+        (u["tag"], u["n_union"]): u
+        for u in Union.objects.values("pk", "tag", "n_union", "sheet_row", *UNION_FIELDS)
+    }
+    pending = pending_union_keys()
+    fields = UNION_FIELDS if complete else UNION_OFFICE_FIELDS
+    touched: set[str] = set()
+    to_create: list[Union] = []
+    moved: list[Union] = []
+    for key, values in seen.items():
+        if key in pending:
+            continue  # the mirror is newer there
+        known = existing.get(key)
+        if known is None:
+            fresh = {f: values[f] for f in UNION_FIELDS}
+            to_create.append(
+                Union(tag=key[0], n_union=key[1], sheet_row=values["sheet_row"], **fresh)
+            )
+            touched.add(key[0])
+        elif _take_union(known, values, fields, now, complete=complete):
+            result.unions_updated += 1
+            touched.add(key[0])
+        elif known["sheet_row"] != values["sheet_row"]:
+            moved.append(Union(pk=known["pk"], sheet_row=values["sheet_row"]))
+    gone = [u for key, u in existing.items() if key not in seen and key not in pending]
+    result.unions_removed = _delete_unions(gone)
+    touched.update(u["tag"] for u in gone)
+    for union in to_create:
+        union.pulled_at = now if complete else None
+    Union.objects.bulk_create(to_create, batch_size=CHUNK, ignore_conflicts=True)
+    result.unions_created = len(to_create)
+    # Where a row sits is informational (writes find rows by key): no compare-and-set.
+    Union.objects.bulk_update(moved, ["sheet_row"], batch_size=CHUNK)
+    return touched
+
+
+def _take_union(
+    known: dict, values: dict, fields: tuple[str, ...], now: datetime, *, complete: bool
+) -> bool:
+    """Take the sheet's `fields` of a known union (compare-and-set on its version)."""
+    changed = [f for f in fields if known[f] != values[f]]
+    if not changed:
+        return False
+    return bool(
+        Union.objects.filter(pk=known["pk"], version=known["version"]).update(
+            **{f: values[f] for f in fields},
+            sheet_row=values["sheet_row"],
+            **({"pulled_at": now} if complete else {}),
+            updated_at=now,
+        )
+    )
+
+
+def _delete_unions(gone: list[dict]) -> int:
+    """Delete unions gone from the sheet, each only if unchanged since the snapshot."""
+    deleted = 0
+    for chunk in _chunks(gone, CHUNK // 2):
+        unchanged = Q()
+        for u in chunk:
+            unchanged |= Q(pk=u["pk"], version=u["version"])
+        _, per_model = Union.objects.filter(unchanged).delete()
+        deleted += per_model.get(Union._meta.label, 0)
+    return deleted
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def recount_spools(tags: Iterable[str]) -> list[str]:
+    """Count the unions of these spools again and save the counters that changed (each
+    spool locked, in tag order, as an action locks it). The tags whose counters changed."""
+    changed: list[Spool] = []
+    now = timezone.now()
+    with transaction.atomic():
+        for chunk in _chunks(sorted(set(tags)), CHUNK):
+            spools = Spool.objects.select_for_update().filter(tag__in=chunk).order_by("tag")
+            unions: dict[str, list[Union]] = defaultdict(list)
+            for u in Union.objects.filter(tag__in=chunk).only(
+                "tag", "tipo_union", "dn_union", "arm_fin", "sol_fin"
+            ):
+                unions[u.tag].append(u)
+            for spool in spools:
+                before = _counters(spool)
+                spool.count_unions(unions[spool.tag])
+                if _counters(spool) != before:
+                    spool.updated_at = now
+                    changed.append(spool)
+        Spool.objects.bulk_update(changed, [*UNION_COUNTER_FIELDS, "updated_at"], batch_size=CHUNK)
+    return [s.tag for s in changed]
+
+
+def _counters(spool: Spool) -> tuple:
+    return tuple(getattr(spool, f) for f in UNION_COUNTER_FIELDS)
+
+
+def _queue_counter_cells(sheet_counters: dict[str, dict[str, object]], result: PullResult) -> None:
+    """Queue the counters of rows whose Operaciones counter cells disagree with Uniones
+    (the office added a union, or typed over a counter). A spool without unions is left
+    alone while its cells are blank or zero."""
+    pending = pending_tags()
+    with_unions = {
+        s.tag: s
+        for s in Spool.objects.filter(uniones_total__gt=0).only("tag", *UNION_COUNTER_FIELDS)
+    }
+    now = timezone.now()
+    entries = []
+    for tag, cells in sheet_counters.items():
+        spool = with_unions.get(tag)
+        if tag in pending or (
+            spool is None and all(_number(v) in (None, 0) for v in cells.values())
+        ):
+            continue
+        expected = counter_cells(spool or Spool(tag=tag))
+        if any(_number(raw) != expected[column] for column, raw in cells.items()):
+            entries.append(OutboxEntry(created_at=now, tag=tag, cells=expected))
+    OutboxEntry.objects.bulk_create(entries, batch_size=CHUNK)
+    result.counters_queued = [e.tag for e in entries]
+
+
+def _number(raw: object) -> float | None:
+    """A counter cell as a number (2 decimals), None when blank or not a number."""
+    if isinstance(raw, bool) or is_blank(raw):
+        return None
+    try:
+        return round(float(cell_text(raw).replace(",", ".")), 2)
+    except ValueError:
+        return None

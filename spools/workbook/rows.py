@@ -105,6 +105,24 @@ def parse_cells(tag: str, cells: dict[str, object]) -> dict:
 # --- Uniones ---------------------------------------------------------------------------------
 
 
+N_UNION_MAX = 100_000
+
+
+def parse_n_union(value: object) -> int | None:
+    """N_UNION: a whole number from 1 (`3`, `3.0`, `" 3 "`); None for a blank cell. The
+    key of a union with its TAG_SPOOL, so anything else is refused, never rounded."""
+    if is_blank(value):
+        return None
+    text = cell_text(value)
+    try:
+        number = float(text.replace(",", "."))
+    except ValueError:
+        number = 0.0
+    if isinstance(value, bool) or not number.is_integer() or not 0 < number <= N_UNION_MAX:
+        raise CellValueError(f"N_UNION no reconocido (un número entero desde 1): {text!r}")
+    return int(number)
+
+
 def parse_union_row(header: HeaderMap, row: list, tag: str) -> dict:
     """The mirror fields of one Uniones row (N_UNION already read by the caller); odd cells
     become `problems`, as for spools."""

@@ -1,9 +1,12 @@
 """The sync cycle: flush the outbox to the workbook and pull the workbook into the mirror.
 
 One cycle costs at most one read (one values.batchGet locating rows, columns and the
-Metadata tail — the whole Operaciones sheet when a pull is due, which serves both) and one
-write (one values.batchUpdate with every pending cell and Metadata row). Rarely more: when
-TAG_SPOOL or ID moved column since the last cycle, or the Metadata grid must grow. The
+Metadata tail — the whole Operaciones sheet, and Uniones when the workbook has it, when a
+pull is due, which serves both) and one write (one values.batchUpdate with every pending
+cell, union row and Metadata row). Rarely more: when TAG_SPOOL, N_UNION or ID moved column
+since the last cycle, when the Metadata or Uniones grid must grow, when whether the workbook
+has a Uniones sheet is not known or is asked again (one metadata read, see
+spools.workbook.pull), or when Uniones vanished and the read is made again without it. The
 flush's steps (plan the read, locate, build the write, commit) are spools.workbook.flush.
 
 Exactly once: each Metadata row carries its event's ID; the read shows which IDs already
@@ -45,9 +48,17 @@ from spools.models import OutboxEntry, SyncLease, SyncRequest, SyncState
 from spools.signals import spools_changed
 from spools.workbook import flush as flush_steps
 from spools.workbook import gateway as sheets
-from spools.workbook.columns import MissingColumnError
-from spools.workbook.flush import LeaseLost  # raised by the commit step, caught here
-from spools.workbook.pull import PullResult, apply_operaciones, pull_workers, workers_due
+from spools.workbook.columns import UNIONES, MissingColumnError
+from spools.workbook.flush import LeaseLost, ReadPlan  # LeaseLost: raised by commit, caught here
+from spools.workbook.pull import (
+    PullResult,
+    apply_pull,
+    check_uniones_sheet,
+    note_uniones_sheet,
+    pull_workers,
+    uniones_check_due,
+    workers_due,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +78,7 @@ class CycleResult:
     cells_written: int = 0
     metadata_written: int = 0
     metadata_already_there: int = 0
+    unions_written: int = 0
     error: str = ""
     pull_error: str = ""
     lease_lost: bool = False
@@ -204,13 +216,15 @@ def _cycle(
     holder: str | None = None,
 ) -> None:
     """The flush's steps (spools.workbook.flush), the pull folded into their one read."""
-    read_plan = flush_steps.plan(state, entries, do_pull)
-    replies = sheets.read_value_ranges(read_plan.ranges)
+    if uniones_check_due(state, pulling=do_pull):
+        check_uniones_sheet(state)
+    read_plan, replies = _read(state, entries, do_pull)
     if do_pull:
-        _apply_pull(flush_steps.pulled_rows(read_plan, replies), state, result)
+        _apply_pull(read_plan, replies, state, result)
     located = flush_steps.locate(read_plan, replies, state)
     writes = flush_steps.build(located, entries)
     result.cells_written = writes.cells_written
+    result.unions_written = writes.unions_written
     result.metadata_written = writes.metadata_written
     result.metadata_already_there = writes.metadata_already_there
     flush_steps.commit(writes, entries, state, holder=holder, renew_lease=acquire_lease)
@@ -218,10 +232,30 @@ def _cycle(
         result.entries_flushed = len(entries)
 
 
-def _apply_pull(operaciones: list[list], state: SyncState, result: CycleResult) -> None:
-    assert result.pulled is not None
+def _read(
+    state: SyncState, entries: list[OutboxEntry], do_pull: bool
+) -> tuple[ReadPlan, list[dict]]:
+    """The cycle's one read; made again without Uniones when that sheet has vanished."""
+    read_plan = flush_steps.plan(state, entries, do_pull)
     try:
-        apply_operaciones(operaciones, state, result.pulled)
+        return read_plan, sheets.read_value_ranges(read_plan.ranges)
+    except sheets.SheetAPIError as exc:
+        if not (state.uniones_sheet and sheets.is_missing_sheet_error(exc, UNIONES)):
+            raise
+    log.warning("the %s sheet is gone from the workbook; reading without it", UNIONES)
+    note_uniones_sheet(state, False)
+    read_plan = flush_steps.plan(state, entries, do_pull)
+    return read_plan, sheets.read_value_ranges(read_plan.ranges)
+
+
+def _apply_pull(
+    read_plan: ReadPlan, replies: list[dict], state: SyncState, result: CycleResult
+) -> None:
+    assert result.pulled is not None
+    operaciones = flush_steps.pulled_rows(read_plan, replies)
+    uniones = flush_steps.pulled_uniones(read_plan, replies)
+    try:
+        apply_pull(operaciones, uniones, state, result.pulled)
     except MissingColumnError:
         raise  # the structure is broken: reported as such, and nothing is written
     except Exception as exc:  # noqa: BLE001 - a pull that fails must not stop the flush
@@ -231,12 +265,22 @@ def _apply_pull(operaciones: list[list], state: SyncState, result: CycleResult) 
 
 
 def forget_workbook_positions() -> None:
-    """The workbook was replaced (load_demo, import_workbook): where the flusher found the
-    TAG and ID columns and the last Metadata row means nothing in the new one."""
+    """The workbook was replaced or reshaped (load_demo, import_workbook, and
+    migrate_workbook once it adds sheets and columns): where the flusher found the TAG,
+    N_UNION and ID columns and the last Metadata row means nothing in the new one, and
+    whether it has a Uniones sheet is asked again at the next cycle."""
     state = SyncState.get()
-    state.tag_column = 0
-    state.metadata_id_column = 0
-    state.metadata_last_row = 1
+    fresh = SyncState()
+    for name in (
+        "tag_column",
+        "metadata_id_column",
+        "metadata_last_row",
+        "union_tag_column",
+        "union_n_column",
+        "uniones_sheet",
+        "uniones_checked_at",
+    ):
+        setattr(state, name, getattr(fresh, name))
     state.save()
 
 

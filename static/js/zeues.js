@@ -1,7 +1,8 @@
 /* ZEUES: the little JavaScript htmx attributes do not cover.
    - spool selection (a set kept outside the list, so search and live updates keep it)
    - barcode/QR scanners (they type fast and press Enter)
-   - client-side filters, the connection indicator, the result countdown, a failed send */
+   - client-side filters, the connection indicator, the result countdown, a failed send
+   - the print button of printable pages */
 (function () {
   "use strict";
 
@@ -85,6 +86,11 @@
     htmx.ajax("GET", step().dataset.scanUrl + "?tag=" + encodeURIComponent(code),
               { target: "#scan-message", swap: "outerHTML" });
   }
+
+  // Mi registro's "Imprimir" (no inline scripts).
+  document.addEventListener("click", function (e) {
+    if (e.target.closest && e.target.closest("[data-print]")) window.print();
+  });
 
   // METROLOGÍA: the tapped verdict is kept in the form, so "Reintentar" resends it.
   document.addEventListener("click", function (e) {

@@ -6,6 +6,7 @@ backend's call counters prove when nothing was written.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from io import StringIO
@@ -13,19 +14,37 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from spools.workbook.columns import OPERACIONES, V21_COLUMNS, V30_NEW_COLUMNS, HeaderMap
+from spools.workbook.columns import (
+    METADATA,
+    METADATA_COLUMNS,
+    METADATA_N_UNION,
+    OPERACIONES,
+    OPERACIONES_COUNTER_COLUMNS,
+    ROLES,
+    TRABAJADORES,
+    UNIONES,
+    UNIONES_COLUMNS,
+    V21_COLUMNS,
+    V30_NEW_COLUMNS,
+    HeaderMap,
+)
 from spools.workbook.gateway import SheetUnavailableError, open_workbook
 from spools.workbook.migration import (
     BACKUP_PREFIX,
+    BACKUP_PREFIX_V30,
     VerificationFailed,
     WorkbookIO,
     add_columns,
+    change_structure,
     fill_rows,
     plan_migration,
+    plan_run,
     read_workbook,
     take_backup,
     verify_migration,
+    verify_run,
     widen_grid,
+    write_headers,
 )
 from tests.builders import build_workbook, spool, worker
 
@@ -98,14 +117,16 @@ STAGES = [
 ODD_ROWS = [spool(""), spool("", Observaciones="nota suelta")]
 
 
-def v21_workbook(spools: list[dict] | None = None, *, narrow: bool = True):
+def v21_workbook(
+    spools: list[dict] | None = None, *, narrow: bool = True, metadata: list[list] = ()
+):
     """A v2.1 workbook; `narrow`: the Operaciones grid exactly as wide as its header."""
     rows = (
         spools
         if spools is not None
         else [s for s, _, _ in STAGES[:4]] + ODD_ROWS + [s for s, _, _ in STAGES[4:]]
     )
-    wb = build_workbook(rows, WORKERS, v21=True)
+    wb = build_workbook(rows, WORKERS, metadata, v21=True)
     if narrow:
         ws = wb.worksheet(OPERACIONES)
         ws.resize(cols=len(ws.row_values(1)))
@@ -162,17 +183,20 @@ def test_v21_workbook_as_wide_as_its_data_is_widened_and_migrated(sheet_store):
 
     after = workbook_state()
     rows_, cols, rows = after[OPERACIONES]
-    assert cols == 16
-    # The four v3.0 columns at the end of the header, in order.
-    assert rows[0] == old_rows[0] + list(V30_NEW_COLUMNS)
+    assert cols == 21  # the same run's step 2 appends the five union counters
+    # The four v3.0 columns at the end of the header, in order (then step 2's counters).
+    assert rows[0] == old_rows[0] + list(V30_NEW_COLUMNS) + list(OPERACIONES_COUNTER_COLUMNS)
     assert "M1 = Ocupado_Por" in out and "P1 = Estado_Detalle" in out
     # Every pre-existing cell unchanged (values and types: serials stay numbers).
     assert padded([r[:12] for r in rows], 12) == padded(old_rows, 12)
     assert len(rows) == len(old_rows)
-    # Other sheets untouched.
+    # Other sheets untouched (Metadata gains step 2's N_UNION header cell only).
     for title in before:
-        if title != OPERACIONES:
+        if title not in (OPERACIONES, METADATA):
             assert after[title] == before[title]
+    meta_rows, meta_cols, meta = after[METADATA]
+    assert (meta_rows, meta_cols) == before[METADATA][:2]
+    assert meta == [before[METADATA][2][0] + [METADATA_N_UNION], *before[METADATA][2][1:]]
     header = HeaderMap.from_row(OPERACIONES, rows[0])
     tagged = by_tag(header, rows)
     assert set(tagged) == {s["TAG_SPOOL"] for s, _, _ in STAGES}
@@ -263,7 +287,7 @@ def test_migrated_workbook_works_with_the_app_pull_tomar_export(sheet_store, tmp
     # The migrated workbook exports like any other.
     call_command("export_workbook", str(tmp_path / "libro.xlsx"), stdout=StringIO())
     header = [c.value for c in load_workbook(tmp_path / "libro.xlsx")[OPERACIONES][1]]
-    assert header[-4:] == list(V30_NEW_COLUMNS)
+    assert header[-9:] == list(V30_NEW_COLUMNS) + list(OPERACIONES_COUNTER_COLUMNS)
 
 
 # --- dry run, idempotence, interruption -----------------------------------------------------
@@ -471,3 +495,356 @@ def test_migrating_2000_rows_stays_within_the_write_quota(sheet_store):
     assert status["reads"] <= 60
     header, rows = operaciones()
     assert sum(1 for r in rows[1:] if header.get(r, "Estado_Detalle")) == 2000
+
+
+# --- step 2: Uniones, the union counters, Metadata's N_UNION ---------------------------------
+# A v3.0 workbook (Operaciones with the v3.0 columns and an office column, Cliente, between
+# the app's) gets the unions step alone; a v2.1 workbook goes through both steps in one run.
+
+BACKUP_PREFIXES = (BACKUP_PREFIX, BACKUP_PREFIX_V30)
+V30_SPOOLS = [
+    spool(
+        "MK-001",
+        OT="OT-1",
+        Cliente="Minera Sur",
+        Fecha_Materiales=MAT,
+        version="3b8c5c0e-0d1b-4f5e-9a43-2d7c1f0e8a11",
+        Estado_Detalle="Disponible - ARM pendiente, SOLD pendiente",
+    ),
+    spool(
+        "MK-002",
+        OT="OT-1",
+        Cliente="=no es fórmula",
+        Fecha_Materiales=46143,
+        Armador="MR(93)",
+        Fecha_Armado=46144,
+        version="9f0e6a52-51b6-4c38-8f0a-3c1e5b7d2e44",
+        Estado_Detalle="Disponible - ARM completado, SOLD pendiente",
+        Observaciones="revisar",
+    ),
+]
+# Events the app and the office wrote: timestamps as text and as serials, JSON, a formula-
+# looking text. Step 2 must leave every one of them as it is.
+METADATA_ROWS = [
+    [
+        "e1",
+        "01-05-2026 08:00:00",
+        "TOMAR_SPOOL",
+        "MK-002",
+        93,
+        "MR(93)",
+        "ARM",
+        "TOMAR",
+        "01-05-2026",
+        '{"lote": 1}',
+    ],
+    ["e2", 46144.375, "COMPLETAR_ARM", "MK-002", 93, "MR(93)", "ARM", "COMPLETAR", 46144, ""],
+    ["e3", "02-05-2026 09:00:00", "NOTA", "MK-001", "", "=oficina", "", "", "", ""],
+]
+
+
+def v30_workbook(spools: list[dict] | None = None, *, narrow: bool = True, **kwargs):
+    """A v3.0 workbook with Metadata events; `narrow`: Operaciones and Metadata grids exactly
+    as wide as their headers, so that every new column needs a wider grid."""
+    wb = build_workbook(V30_SPOOLS if spools is None else spools, WORKERS, METADATA_ROWS, **kwargs)
+    if narrow:
+        for title in (OPERACIONES, METADATA):
+            ws = wb.worksheet(title)
+            ws.resize(cols=len(ws.row_values(1)))
+    return wb
+
+
+def trimmed(rows: list[list]) -> list[list]:
+    """Rows as a read gives them back: without their trailing empty cells."""
+    out = []
+    for row in rows:
+        row = list(row)
+        while row and row[-1] == "":
+            row.pop()
+        out.append(row)
+    return out
+
+
+def sheets_state() -> dict[str, tuple[int, int, list[list]]]:
+    """Like workbook_state, leaving out the backups of both kinds."""
+    return {t: v for t, v in workbook_state().items() if not t.startswith(BACKUP_PREFIXES)}
+
+
+def backup_kinds() -> dict[str, int]:
+    """Backup sheets by prefix."""
+    titles = [ws.title for ws in open_workbook().worksheets()]
+    return {p: sum(1 for t in titles if t.startswith(p)) for p in BACKUP_PREFIXES}
+
+
+def sheet_order() -> list[str]:
+    return [ws.title for ws in open_workbook().worksheets() if not ws.title.startswith("_")]
+
+
+def test_v30_dry_run_says_what_the_unions_step_would_do_and_writes_nothing(sheet_store):
+    v30_workbook()
+    before = sheets_state()
+    assert UNIONES not in before
+    sheet_store.reset_counters()
+
+    out = run("--dry-run")
+
+    assert sheet_store.status()["writes"] == 0
+    assert sheets_state() == before
+    assert backup_kinds() == {BACKUP_PREFIX: 0, BACKUP_PREFIX_V30: 0}
+    for line in (
+        "Paso 1, v2.1 → v3.0:\n    nada que hacer",
+        "Se crea la hoja Uniones después de Operaciones (1000×26), encabezado en la fila 1: "
+        + ", ".join(UNIONES_COLUMNS),
+        "Operaciones: se agregan 5 columnas al final del encabezado (después de P): "
+        "Q1 = Total_Uniones, R1 = Uniones_ARM_Completadas, S1 = Uniones_SOLD_Completadas, "
+        "T1 = Pulgadas_ARM, U1 = Pulgadas_SOLD",
+        "La grilla de Operaciones se amplía de 16 a 21 columnas (hasta U).",
+        "Metadata: se agrega 1 columna al final del encabezado (después de J): K1 = N_UNION",
+        "La grilla de Metadata se amplía de 10 a 11 columnas (hasta K).",
+        "Los contadores quedan vacíos en todas las filas",
+        f"hojas ocultas {BACKUP_PREFIX_V30}<fecha>_<n>",
+        "no se escribió nada",
+    ):
+        assert line in out, line
+
+
+def test_v30_workbook_gets_uniones_and_the_union_columns_every_other_cell_untouched(
+    sheet_store,
+):
+    v30_workbook()
+    before = sheets_state()
+    _, old_cols, old_ops = before[OPERACIONES]
+
+    out = run()
+
+    after = sheets_state()
+    # Uniones: its header and nothing else, right after Operaciones.
+    assert after[UNIONES] == (1000, 26, [list(UNIONES_COLUMNS)])
+    assert sheet_order().index(UNIONES) == sheet_order().index(OPERACIONES) + 1
+    # Operaciones: the counters appended after the last column (office ones included), the
+    # narrow grid widened, every row as it was and its counters left empty.
+    ops_rows, ops_cols, ops = after[OPERACIONES]
+    assert (ops_rows, ops_cols) == (before[OPERACIONES][0], old_cols + 5)
+    assert ops[0] == old_ops[0] + list(OPERACIONES_COUNTER_COLUMNS)
+    assert padded(ops[1:], old_cols) == padded(old_ops[1:], old_cols)
+    assert all(len(row) <= old_cols for row in ops[1:])
+    header = HeaderMap.from_row(OPERACIONES, ops[0])
+    assert header.get(by_tag(header, ops)["MK-002"], "Cliente") == "=no es fórmula"
+    # Metadata: N_UNION in the header, the events untouched (values and their types).
+    meta_rows, meta_cols, meta = after[METADATA]
+    assert (meta_rows, meta_cols) == (before[METADATA][0], 11)
+    assert meta[0] == list(METADATA_COLUMNS) + [METADATA_N_UNION]
+    assert meta[1:] == before[METADATA][2][1:] == trimmed(METADATA_ROWS)
+    for title in (TRABAJADORES, ROLES):
+        assert after[title] == before[title]
+    # One backup, named for the v3.0 workbook it holds, hidden.
+    assert backup_kinds() == {BACKUP_PREFIX: 0, BACKUP_PREFIX_V30: len(before)}
+    assert f"Copia de seguridad: {BACKUP_PREFIX_V30}" in out
+    assert "Uniones: creada (1000×26)" in out and "[6/6] Verificando" in out and "OK:" in out
+
+
+def test_v30_rerun_changes_nothing(sheet_store):
+    v30_workbook()
+    run()
+    migrated = workbook_state()
+    sheet_store.reset_counters()
+
+    out = run()
+
+    assert "Nada que hacer" in out and "la hoja Uniones y las columnas de uniones" in out
+    assert sheet_store.status()["writes"] == 0
+    assert workbook_state() == migrated
+
+
+def test_v30_rollback_deletes_uniones_and_restores_every_cell_and_grid(sheet_store):
+    v30_workbook()
+    before = sheets_state()
+    run()
+
+    out = run("--rollback")
+
+    assert sheets_state() == before  # no Uniones, grids 16 and 10 columns wide again
+    assert "Uniones: se elimina la hoja (la creó la migración después de la copia)." in out
+    assert "idéntico a la copia" in out
+    assert "Nada que hacer" not in run("--dry-run")  # the unions step is to do again
+
+
+def test_v21_workbook_goes_through_both_steps_in_one_run(sheet_store):
+    v21_workbook(metadata=METADATA_ROWS)
+    before = sheets_state()
+    _, _, old_ops = before[OPERACIONES]
+    sheet_store.reset_counters()
+
+    dry = run("--dry-run")
+
+    assert sheet_store.status()["writes"] == 0
+    assert sheets_state() == before
+    assert dry.index("Paso 1, v2.1 → v3.0:") < dry.index("Paso 2, uniones")
+    assert "La grilla de Operaciones se amplía de 12 a 16 columnas (hasta P)." in dry
+    assert "Q1 = Total_Uniones" in dry
+    assert "La grilla de Operaciones se amplía de 16 a 21 columnas (hasta U)." in dry
+    assert "Se crea la hoja Uniones" in dry
+
+    out = run()
+
+    after = sheets_state()
+    assert after[OPERACIONES][2][0] == (
+        old_ops[0] + list(V30_NEW_COLUMNS) + list(OPERACIONES_COUNTER_COLUMNS)
+    )
+    assert after[UNIONES][2] == [list(UNIONES_COLUMNS)]
+    assert after[METADATA][2] == [
+        list(METADATA_COLUMNS) + [METADATA_N_UNION],
+        *trimmed(METADATA_ROWS),
+    ]
+    header = HeaderMap.from_row(OPERACIONES, after[OPERACIONES][2][0])
+    for s, estado, _ in STAGES:
+        row = by_tag(header, after[OPERACIONES][2])[s["TAG_SPOOL"]]
+        assert header.get(row, "Estado_Detalle") == estado
+        assert all(header.get(row, c) in (None, "") for c in OPERACIONES_COUNTER_COLUMNS)
+    # One backup for the run, taken before step 1: the v2.1 workbook.
+    assert backup_kinds() == {BACKUP_PREFIX: len(before), BACKUP_PREFIX_V30: 0}
+    assert "[6/6] Verificando" in out and "OK:" in out
+
+    sheet_store.reset_counters()
+    assert "Nada que hacer" in run()
+    assert sheet_store.status()["writes"] == 0
+
+    run("--rollback")
+
+    assert sheets_state() == before  # the v2.1 workbook, without Uniones
+
+
+def test_union_columns_go_after_unlabelled_office_data(sheet_store):
+    wb = v30_workbook(narrow=False)
+    wb.worksheet(OPERACIONES).update_cell(3, 17, "dato sin encabezado")  # Q, past the header
+    before = sheets_state()
+
+    out = run()
+
+    _, _, ops = sheets_state()[OPERACIONES]
+    assert ops[2][16] == "dato sin encabezado"
+    assert HeaderMap.from_row(OPERACIONES, ops[0]).find("Total_Uniones") == 17  # R
+    assert "R1 = Total_Uniones" in out
+    assert "Operaciones: no hace falta ampliarla" in out  # the 26-column grid has room
+    run("--rollback")
+    assert sheets_state() == before
+
+
+def test_office_counter_values_are_kept_and_said(sheet_store):
+    v30_workbook(extra_columns=("Cliente", "Total_Uniones"))
+    ws = open_workbook().worksheet(OPERACIONES)
+    header = HeaderMap.from_row(OPERACIONES, ws.row_values(1))
+    ws.update_cell(3, header.col("Total_Uniones") + 1, 12)  # the office's own count
+    before = sheets_state()
+
+    out = run("--dry-run")
+    assert "Total_Uniones ya existe (columna O) con 1 valor de la oficina: no se tocan" in out
+    assert "se agregan 4 columnas" in out
+    run()
+
+    _, _, ops = sheets_state()[OPERACIONES]
+    header = HeaderMap.from_row(OPERACIONES, ops[0])
+    assert header.get(by_tag(header, ops)["MK-002"], "Total_Uniones") == 12
+    assert ops[0] == before[OPERACIONES][2][0] + list(OPERACIONES_COUNTER_COLUMNS[1:])
+
+
+def _office_uniones(header: list[str], rows: list[list]) -> None:
+    ws = open_workbook().add_worksheet(UNIONES, rows=50, cols=len(header))
+    ws.update([header, *rows], "A1", value_input_option="RAW")
+
+
+def test_an_office_uniones_sheet_is_completed_never_replaced(sheet_store):
+    v30_workbook()
+    office = ["ID", "OT", "TAG_SPOOL", "N_UNION", "DN_UNION", "TIPO_UNION", "Comentario"]
+    unions = [
+        ["OT-1+1", "OT-1", "MK-001", 1, 2.5, "BW", "=nota"],
+        ["OT-1+2", "OT-1", "MK-001", 2, "1 1/2", "SO", ""],
+    ]
+    _office_uniones(office, unions)
+    before = sheets_state()
+
+    out = run()
+
+    rows_, cols, values = sheets_state()[UNIONES]
+    added = [c for c in UNIONES_COLUMNS if c not in office]
+    assert values[0] == office + added  # appended after Comentario, nothing moved
+    assert padded(values[1:], len(office)) == padded(unions, len(office))
+    assert (rows_, cols) == (50, len(office) + len(added))  # the narrow grid widened
+    assert "Uniones ya tiene 2 filas" in out
+    assert backup_kinds()[BACKUP_PREFIX_V30] == len(before)  # Uniones is in the backup
+
+    out = run("--rollback")
+
+    assert "se elimina" not in out
+    assert sheets_state() == before  # the office's sheet as it was, not deleted
+
+
+def test_uniones_with_rows_but_no_tag_spool_is_refused_naming_the_column(sheet_store):
+    v30_workbook()
+    _office_uniones(["N_UNION", "DN_UNION", "TIPO_UNION"], [[1, 2, "BW"]])
+    before = sheets_state()
+    sheet_store.reset_counters()
+
+    with pytest.raises(CommandError, match="Uniones tiene filas pero no la columna requerida"):
+        run()
+
+    assert sheet_store.status()["writes"] == 0
+    assert sheets_state() == before
+
+
+def test_run_stopped_after_adding_uniones_completes_and_rolls_back(sheet_store):
+    v21_workbook()
+    before = sheets_state()
+    io = WorkbookIO(open_workbook())
+    snapshot = read_workbook(io)
+    plan = plan_run(snapshot)
+    take_backup(io, snapshot, lambda _: None)
+    change_structure(io, plan)  # Uniones added (still empty), grids widened
+    sheet_store.set_outage(True)
+    with pytest.raises(SheetUnavailableError):
+        write_headers(io, plan)
+    sheet_store.set_outage(False)
+    assert sheets_state()[UNIONES][2] == []
+
+    out = run()
+
+    assert "se reutiliza la copia" in out  # only what the migration adds changed
+    assert backup_kinds() == {BACKUP_PREFIX: len(before), BACKUP_PREFIX_V30: 0}
+    assert "Uniones: se agregan 17 columnas al final del encabezado (desde A)" in out
+    assert "La grilla de Operaciones (21 columnas) alcanza" in out
+    assert sheets_state()[UNIONES][2] == [list(UNIONES_COLUMNS)]
+    run("--rollback")
+    assert sheets_state() == before
+
+
+def test_verification_names_a_union_typed_during_the_run(sheet_store):
+    v30_workbook()
+    io = WorkbookIO(open_workbook())
+    snapshot = read_workbook(io)
+    plan = plan_run(snapshot)
+    take_backup(io, snapshot, lambda _: None)
+    change_structure(io, plan)
+    write_headers(io, plan)
+    open_workbook().worksheet(UNIONES).update_cell(2, 3, "MK-001")  # C2, mid-run
+
+    with pytest.raises(VerificationFailed) as failure:
+        verify_run(io, plan)
+
+    assert "Uniones: 2 filas, antes 1" in str(failure.value)
+    assert "Uniones!C2: se esperaba '', hay 'MK-001'" in str(failure.value)
+
+
+def test_a_backup_of_the_v30_only_migration_is_not_reused_for_the_unions_step(sheet_store):
+    v21_workbook()
+    run()
+    run("--rollback")
+    assert "se reutiliza" in run("--dry-run")
+    # A backup taken before the unions step existed has no target in its manifests.
+    wb = open_workbook()
+    for ws in wb.worksheets():
+        if ws.title.startswith(BACKUP_PREFIX):
+            manifest = json.loads(ws.acell("B1").value)
+            del manifest["target"], manifest["created_sheets"]
+            ws.update_acell("B1", json.dumps(manifest))
+
+    assert "se toma una nueva" in run("--dry-run")

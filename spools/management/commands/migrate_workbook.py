@@ -1,9 +1,12 @@
-"""migrate_workbook [--dry-run] [--rollback]: upgrade a v2.1 workbook to the v3.0 columns.
+"""migrate_workbook [--dry-run] [--rollback]: bring a v2.1 or v3.0 workbook to unions.
 
-Backup → widen the Operaciones grid → append Ocupado_Por, Fecha_Ocupacion, version and
-Estado_Detalle → fill version and Estado_Detalle of every spool row → verify. Re-running
-finishes an interrupted run and otherwise writes nothing. `--rollback` restores the latest
-backup exactly. See spools/workbook/migration.py for the steps.
+Step 1 (v2.1 → v3.0) appends Ocupado_Por, Fecha_Ocupacion, version and Estado_Detalle to
+Operaciones and fills version and Estado_Detalle; step 2 (uniones) creates the Uniones sheet
+with its header and appends the counter columns to Operaciones and N_UNION to Metadata. One
+backup before anything changes, grids widened as needed, a cell-by-cell verification.
+Re-running finishes an interrupted run and otherwise writes nothing. `--rollback` restores
+the latest backup exactly (deleting a Uniones sheet the run created). See
+spools/workbook/migration.py for the phases.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError
 from spools.workbook import gateway as sheets
 from spools.workbook.migration import (
     BACKUP_PREFIX,
+    BACKUP_PREFIX_V30,
     ApiCalls,
     MigrationError,
     WorkbookIO,
@@ -26,11 +30,15 @@ from spools.workbook.migration import rollback as rollback_workbook
 
 class Command(BaseCommand):
     help = (
-        "Upgrade a v2.1 workbook to v3.0: back up every sheet, widen the Operaciones grid if "
-        "needed, append Ocupado_Por, Fecha_Ocupacion, version and Estado_Detalle at the end "
-        "of the header, fill version and Estado_Detalle of every row, verify. Idempotent: a "
-        "second run writes nothing, an interrupted run completes. Backups are hidden sheets "
-        f"{BACKUP_PREFIX}<YYYYMMDD-HHMMSS>_<n> in the same spreadsheet (each sheet's values, "
+        "Bring a v2.1 or v3.0 workbook to unions, in one run: (1) v2.1 → v3.0: append "
+        "Ocupado_Por, Fecha_Ocupacion, version and Estado_Detalle to Operaciones and fill "
+        "version and Estado_Detalle of every row; (2) uniones: create the Uniones sheet with "
+        "its header, append Total_Uniones, Uniones_ARM_Completadas, Uniones_SOLD_Completadas, "
+        "Pulgadas_ARM, Pulgadas_SOLD to Operaciones (left empty) and N_UNION to Metadata. "
+        "Backs up every sheet first, widens grids as needed, verifies cell by cell. "
+        "Idempotent: a second run writes nothing, an interrupted run completes. Backups are "
+        f"hidden sheets {BACKUP_PREFIX}<YYYYMMDD-HHMMSS>_<n> (a v2.1 workbook) or "
+        f"{BACKUP_PREFIX_V30}… (a v3.0 one) in the same spreadsheet (each sheet's values, "
         "written RAW, a manifest in row 1), one new backup per run, never overwritten; "
         "--rollback restores the latest one. Stop the app's sync while it runs."
     )
@@ -39,12 +47,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--dry-run",
             action="store_true",
-            help="say exactly what would change (columns, grid, rows) and write nothing",
+            help="say exactly what each step would change (sheets, columns, grids, rows) and "
+            "write nothing",
         )
         parser.add_argument(
             "--rollback",
             action="store_true",
-            help="restore the latest backup (values and grid sizes) and verify it cell by cell",
+            help="restore the latest backup (values and grid sizes; a Uniones sheet the run "
+            "created is deleted) and verify it cell by cell",
         )
 
     def handle(self, *args: object, dry_run: bool, rollback: bool, **options: object) -> None:
