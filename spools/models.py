@@ -604,6 +604,9 @@ class Union(models.Model):
             # Mi registro: a worker's unions finished on a day.
             models.Index(fields=["arm_worker_id", "arm_fin"]),
             models.Index(fields=["sol_worker_id", "sol_fin"]),
+            # The wall's PD today: every union finished since midnight.
+            models.Index(fields=["arm_fin"]),
+            models.Index(fields=["sol_fin"]),
         ]
         verbose_name = "unión"
         verbose_name_plural = "uniones"

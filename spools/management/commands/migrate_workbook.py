@@ -26,6 +26,7 @@ from spools.workbook.migration import (
     migrate,
 )
 from spools.workbook.migration import rollback as rollback_workbook
+from spools.workbook.sync import forget_workbook_positions
 
 
 class Command(BaseCommand):
@@ -79,4 +80,8 @@ class Command(BaseCommand):
             raise CommandError(f"Google Sheets rechazó la operación: {exc}") from exc
         finally:
             self.stdout.write(calls_summary(calls))
+        if not dry_run:
+            # Sheets and columns came or went (Uniones, counters): what the sync knew of the
+            # workbook's layout is stale, and a new Uniones sheet must be read from now on.
+            forget_workbook_positions()
         self.stdout.write(self.style.SUCCESS("Listo."))
