@@ -133,6 +133,10 @@ def v21_workbook(
     return wb
 
 
+# The command keeps the mirror's sync state in step with the workbook it reshapes.
+pytestmark = pytest.mark.django_db
+
+
 def run(*args: str) -> str:
     out = StringIO()
     call_command("migrate_workbook", *args, stdout=out)
@@ -848,3 +852,19 @@ def test_a_backup_of_the_v30_only_migration_is_not_reused_for_the_unions_step(sh
             ws.update_acell("B1", json.dumps(manifest))
 
     assert "se toma una nueva" in run("--dry-run")
+
+
+def test_after_the_unions_step_the_next_pull_reads_the_new_uniones_sheet(sheet_store):
+    from spools.models import SyncState
+    from spools.workbook.pull import pull
+
+    v30_workbook()
+    state = SyncState.get()
+    state.uniones_sheet = False  # the sync had learned this workbook has no Uniones
+    state.save()
+
+    run()
+
+    assert SyncState.get().uniones_sheet is None  # to be asked again
+    pull(workers=True)
+    assert SyncState.get().uniones_sheet is True
