@@ -37,6 +37,8 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
         try:
             operacion = Operacion(kwargs["op"])
             accion = Accion(kwargs["accion"])
+            if not selectors.has_action(operacion, accion):  # e.g. FINALIZAR of REPARACIÓN
+                raise ValueError(accion)
             worker = await db_read(
                 lambda: selectors.workers_for(operacion).get(pk=int(kwargs["worker_id"]))
             )()

@@ -14,9 +14,9 @@ from django.db.models import Count, QuerySet
 
 from spools import rules
 from spools.lifecycle import IN_PROGRESS, Accion, Operacion, ReparacionState, Resultado
-from spools.models import ALLOWED_ROLES, Spool, Worker
+from spools.models import ALLOWED_ROLES, Spool, Union, Worker
 from spools.rules import ActionError
-from spools.services import ACTIONS, attach_unions, check
+from spools.services import ACTIONS, attach_unions, check, union_choice
 
 LIST_LIMIT = 200  # longer lists ask for a search (a 10,000-row list helps nobody)
 ACCIONES = [Accion.TOMAR, Accion.PAUSAR, Accion.COMPLETAR, Accion.CANCELAR]
@@ -29,6 +29,25 @@ def step_of(operacion: str, accion: str) -> str:
 
 def transition_for(operacion: str, accion: str) -> str:
     return ACTIONS[(operacion, step_of(operacion, accion))].transition
+
+
+def has_action(operacion: str, accion: str) -> bool:
+    """Whether the operation has this acción at all (FINALIZAR: only ARM and SOLD)."""
+    return (operacion, step_of(operacion, accion)) in ACTIONS
+
+
+def acciones_for(operacion: str) -> list[Accion]:
+    """The action step's choices: TERMINAR (FINALIZAR) beside PAUSAR where it exists."""
+    if not has_action(operacion, Accion.FINALIZAR):
+        return ACCIONES
+    return [Accion.TOMAR, Accion.PAUSAR, Accion.FINALIZAR, Accion.COMPLETAR, Accion.CANCELAR]
+
+
+def takes_unions(operacion: str, accion: str) -> bool:
+    """Whether the action ends an ARM / SOLD session: the ones that register unions."""
+    if not has_action(operacion, accion):
+        return False
+    return bool(rules.session_end(Spool, transition_for(operacion, accion))[0])
 
 
 def workers_for(operacion: str) -> QuerySet[Worker]:
@@ -152,3 +171,97 @@ def scanned(operacion: str, accion: str, worker: Worker, code: str) -> tuple[str
     except ActionError as exc:
         return spool.tag, exc.message
     return spool.tag, ""
+
+
+# --- the union step (uniones.md "Dashboard and tablet") -------------------------------------
+
+
+@dataclass(frozen=True)
+class UnionRow:
+    """One union of the step: tickable, already done (struck through), or waiting for the
+    other trade (SOLD: not fitted yet)."""
+
+    union: Union
+    selectable: bool
+    done: bool
+    checked: bool  # pre-selected
+    by: str = ""  # who did it, when done
+
+    @property
+    def cents(self) -> int:
+        """DN in hundredths of an inch: the page sums PD in whole numbers."""
+        return round((self.union.dn_union or 0) * 100)
+
+
+@dataclass(frozen=True)
+class UnionStep:
+    """What a worker ending a session on one spool with unions chooses from."""
+
+    spool: Spool
+    operacion: str
+    accion: str
+    rows: list[UnionRow]  # the unions that count for the operation, in N_UNION order
+    remaining: list[int]  # N_UNION still to do (done nowhere yet)
+
+    @property
+    def selectable(self) -> list[UnionRow]:
+        return [r for r in self.rows if r.selectable]
+
+    @property
+    def checked(self) -> list[UnionRow]:
+        return [r for r in self.rows if r.checked]
+
+    @property
+    def checked_pd(self) -> float:
+        return sum(r.cents for r in self.checked) / 100
+
+    @property
+    def missing(self) -> list[int]:
+        """Still to do but not selectable now (SOLD: not fitted): COMPLETAR cannot be."""
+        selectable = {r.union.n_union for r in self.selectable}
+        return [n for n in self.remaining if n not in selectable]
+
+
+def preselected(accion: str, selectable: list[Union]) -> set[int]:
+    """COMPLETAR: every union left. FINALIZAR: the only one there is (it needs one). PAUSAR:
+    none (a worker may pause having finished nothing)."""
+    if accion == Accion.COMPLETAR or (accion == Accion.FINALIZAR and len(selectable) == 1):
+        return {u.n_union for u in selectable}
+    return set()
+
+
+def union_step(operacion: str, accion: str, worker: Worker, tag: str) -> UnionStep | None:
+    """The union step of one spool, or None when the action is no longer possible on it
+    (another tablet acted, or it is not this worker's)."""
+    found = eligible(operacion, accion, worker, tags=[tag])
+    if not found:
+        return None
+    spool = found[0]
+    choice = union_choice(spool, operacion)
+    chosen = preselected(accion, choice.selectable)
+    selectable = {u.n_union for u in choice.selectable}
+    rows = [
+        UnionRow(
+            union=u,
+            selectable=u.n_union in selectable,
+            done=u.done_for(operacion),
+            checked=u.n_union in chosen,
+            by=u.worker_for(operacion),
+        )
+        for u in choice.counting
+    ]
+    return UnionStep(spool, operacion, accion, rows, choice.remaining)
+
+
+def split_batch(operacion: str, accion: str, spools: list[Spool]) -> tuple[list, list]:
+    """A confirmation of several spools: (the spools sent together, the spools with unions
+    whose unions are registered one spool at a time). PAUSAR may release spools with
+    unions without registering any; COMPLETAR and TERMINAR of them need their unions."""
+    if not takes_unions(operacion, accion):
+        return spools, []
+    # Unions that count for this operation (the union step's rows; a SOLD session on a spool
+    # of field welds only has none), read from the list eligible() attached.
+    with_unions = [s for s in spools if s.counting_unions(operacion)]
+    if accion == Accion.PAUSAR:
+        return spools, with_unions
+    return [s for s in spools if s not in with_unions], with_unions

@@ -14,4 +14,5 @@ urlpatterns = [
     path(steps + "lista/", views.spool_list_fragment, name="tablet-lista"),
     path(steps + "escaneo/", views.scan, name="tablet-escaneo"),
     path(steps + "confirmar/", views.confirm_step, name="tablet-confirmar"),
+    path(steps + "uniones/", views.union_step, name="tablet-uniones"),
 ]

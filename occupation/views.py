@@ -3,16 +3,19 @@ confirmación → resultado) and `POST /acciones/`.
 
 Every step has its own GET URL (deep links and refresh work); choices with a single option
 are skipped by linking past them, never by redirecting (no loops, and the browser's back
-button keeps working).
+button keeps working). The one redirect: a confirmation of a single spool with unions ending
+an ARM / SOLD session is that spool's union step (the spools chosen are known only once
+the list is sent), where the worker ticks the unions finished and confirms.
 """
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
@@ -28,9 +31,12 @@ from spools.rules import ActionError
 ACCION_HELP = {
     Accion.TOMAR: "Empezar a trabajar en un spool",
     Accion.PAUSAR: "Dejar un spool para seguir después",
-    Accion.COMPLETAR: "Terminar el trabajo",
+    Accion.COMPLETAR: "Todo hecho: el spool queda listo",
     Accion.CANCELAR: "Deshacer un TOMAR hecho por error",
+    Accion.FINALIZAR: "Marcar las uniones hechas; completa si no falta ninguna",
 }
+# How the tablet names an acción where the plant's word differs from the contract's.
+ACCION_LABELS = {Accion.FINALIZAR: "TERMINAR"}
 REPARACION_HELP = {Accion.COMPLETAR: "Reparado: vuelve a metrología"}
 RESULT_COUNTDOWN = 8  # seconds before the tablet goes back to the start by itself
 can_act = permission_required("spools.perform_actions", raise_exception=True)
@@ -50,7 +56,13 @@ def _accion(operacion: Operacion, accion: str) -> Accion:
         raise Http404(f"Acción desconocida: {accion}.") from None
     if operacion == Operacion.METROLOGIA and value != Accion.COMPLETAR:
         raise Http404("METROLOGÍA es una inspección: no tiene esa acción.")
+    if not selectors.has_action(operacion, value):
+        raise Http404(f"{operacion.label} no tiene la acción {value}.")  # FINALIZAR
     return value
+
+
+def accion_label(accion: str) -> str:
+    return ACCION_LABELS.get(accion, accion)
 
 
 def _worker(operacion: Operacion, worker_id: int) -> Worker:
@@ -60,6 +72,11 @@ def _worker(operacion: Operacion, worker_id: int) -> Worker:
 
 def spools_url(operacion: str, worker_id: int, accion: str) -> str:
     return reverse("tablet-spools", args=[operacion, worker_id, accion])
+
+
+def union_url(operacion: str, worker_id: int, accion: str, tag: str) -> str:
+    url = reverse("tablet-uniones", args=[operacion, worker_id, accion])
+    return f"{url}?{urlencode({'tags': tag})}"
 
 
 def after_worker_url(operacion: Operacion, worker_id: int, occupied: dict[int, int]) -> str:
@@ -110,13 +127,14 @@ def action_step(request: HttpRequest, op: str, worker_id: int) -> HttpResponse:
     worker = _worker(operacion, worker_id)
     held = selectors.occupied_counts(operacion).get(worker.id, 0)
     acciones = []
-    for accion in selectors.ACCIONES:
+    for accion in selectors.acciones_for(operacion):
         help_text = (
             REPARACION_HELP.get(accion) if operacion == Operacion.REPARACION else None
         ) or ACCION_HELP[accion]
         acciones.append(
             {
                 "accion": accion,
+                "label": accion_label(accion),
                 "url": spools_url(operacion, worker.id, accion),
                 "help": help_text,
                 "count": None if accion == Accion.TOMAR else held,
@@ -137,10 +155,12 @@ def _list_context(request: HttpRequest, op: str, worker_id: int, accion: str) ->
     return {
         "operacion": operacion,
         "accion": accion_value,
+        "accion_label": accion_label(accion_value),
         "worker": worker,
         "lista": selectors.spool_list(operacion, accion_value, worker, query),
         "max_spools": MAX_SPOOLS,
-        "single": operacion == Operacion.METROLOGIA,
+        # One spool at a time: an inspection, and TERMINAR (it registers that spool's unions).
+        "single": operacion == Operacion.METROLOGIA or accion_value == Accion.FINALIZAR,
         "list_url": reverse("tablet-lista", args=[operacion, worker.id, accion_value]),
         "scan_url": reverse("tablet-escaneo", args=[operacion, worker.id, accion_value]),
         "confirm_url": reverse("tablet-confirmar", args=[operacion, worker.id, accion_value]),
@@ -191,20 +211,59 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
         s.tag: s
         for s in selectors.eligible(operacion, accion_value, worker, tags=tags[:MAX_SPOOLS])
     }
+    spools = [eligible[t] for t in tags if t in eligible]
+    sent, one_by_one = selectors.split_batch(operacion, accion_value, spools)
+    if len(tags) == 1 and one_by_one:  # its unions are chosen on the union step
+        return redirect(union_url(operacion, worker.id, accion_value, tags[0]))
     return render(
         request,
         "occupation/step_confirmar.html",
         {
             "operacion": operacion,
             "accion": accion_value,
+            "accion_label": accion_label(accion_value),
             "worker": worker,
             "tags": tags[:MAX_SPOOLS],
             "too_many": len(tags) > MAX_SPOOLS,
-            "spools": [eligible[t] for t in tags if t in eligible],
+            "spools": sent,
+            "chosen": len(spools),
+            "one_by_one": [
+                {"spool": s, "url": union_url(operacion, worker.id, accion_value, s.tag)}
+                for s in one_by_one
+            ],
             "gone": [t for t in tags[:MAX_SPOOLS] if t not in eligible],
             "request_id": uuid.uuid4(),
             "back_url": spools_url(operacion, worker.id, accion_value),
             "max_spools": MAX_SPOOLS,
+        },
+    )
+
+
+@can_act
+def union_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResponse:
+    """The unions of one spool that this session finished, ticked, then confirmed: the
+    confirmation of PAUSAR / COMPLETAR / TERMINAR of a spool with unions."""
+    operacion = _operacion(op)
+    accion_value = _accion(operacion, accion)
+    if not selectors.takes_unions(operacion, accion_value):
+        raise Http404("Esta acción no registra uniones.")
+    worker = _worker(operacion, worker_id)
+    tag = (request.GET.getlist("tags") or [""])[0].strip()[:100]  # one spool
+    step = selectors.union_step(operacion, accion_value, worker, tag) if tag else None
+    return render(
+        request,
+        "occupation/step_uniones.html",
+        {
+            "operacion": operacion,
+            "accion": accion_value,
+            "accion_label": accion_label(accion_value),
+            "worker": worker,
+            "tag": tag,
+            "step": step,
+            "request_id": uuid.uuid4(),
+            "back_url": spools_url(operacion, worker.id, accion_value),
+            "confirm_url": reverse("tablet-confirmar", args=[operacion, worker.id, accion_value]),
+            "terminar_url": union_url(operacion, worker.id, Accion.FINALIZAR, tag),
         },
     )
 

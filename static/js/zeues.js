@@ -2,7 +2,8 @@
    - spool selection (a set kept outside the list, so search and live updates keep it)
    - barcode/QR scanners (they type fast and press Enter)
    - client-side filters, the connection indicator, the result countdown, a failed send
-   - the print button of printable pages */
+   - the print button of printable pages
+   - the union step: its live counter, "Todas", and "¿Liberar sin registrar?" */
 (function () {
   "use strict";
 
@@ -223,6 +224,101 @@
   }, 1000);
 
   document.addEventListener("DOMContentLoaded", render);
+})();
+
+/* The union step (#union-form): ticking unions updates `3 de 7 · 12,5 PD`, "Todas", what
+   TERMINAR will do and whether the button may be sent; a PAUSAR with nothing ticked asks
+   "¿Liberar sin registrar?" before htmx sends it. The sentences live in the template. */
+(function () {
+  "use strict";
+
+  function form() { return document.getElementById("union-form"); }
+  function boxes(f) { return Array.prototype.slice.call(f.querySelectorAll("input.union-box")); }
+
+  // PD as the server shows it (format_pd: Python's one-decimal rounding of the sum), from
+  // hundredths of an inch: JS's toFixed rounds exact halves (x,25 / x,75) up, Python to even.
+  function formatPd(cents) {
+    var text;
+    if (cents % 25 === 0 && cents % 10 === 5) {
+      var tenths = (cents - 5) / 10;
+      if (tenths % 2 === 1) tenths += 1;
+      text = (tenths / 10).toFixed(1);
+    } else {
+      text = (cents / 100).toFixed(1);
+    }
+    return text.replace(".", ",") + " PD";
+  }
+
+  // What the footer says: FINALIZAR decides, COMPLETAR needs every union, PAUSAR may be empty.
+  function state(accion, ticked, left) {
+    if (accion === "FINALIZAR") return ticked === 0 ? "none" : (left <= 0 ? "complete" : "pause");
+    if (accion === "COMPLETAR") return left > 0 ? "missing" : "ok";
+    return ticked === 0 ? "none" : "some";
+  }
+
+  function update() {
+    var f = form();
+    if (!f) return;
+    var all = boxes(f);
+    var ticked = all.filter(function (b) { return b.checked; });
+    var cents = ticked.reduce(function (sum, b) { return sum + (parseInt(b.dataset.cents, 10) || 0); }, 0);
+    var count = document.getElementById("union-count");
+    if (count) count.textContent = ticked.length + " de " + all.length + " · " + formatPd(cents);
+    all.forEach(function (b) { b.closest(".union-pick").classList.toggle("selected", b.checked); });
+    var toggle = document.getElementById("union-all");
+    if (toggle) {
+      var full = ticked.length === all.length;
+      toggle.setAttribute("aria-pressed", full ? "true" : "false");
+      toggle.textContent = full ? toggle.dataset.none : toggle.dataset.all;
+    }
+    var accion = f.dataset.accion;
+    var left = (parseInt(f.dataset.remaining, 10) || 0) - ticked.length;
+    var now = state(accion, ticked.length, left);
+    Array.prototype.forEach.call(f.querySelectorAll("[data-when]"), function (el) {
+      el.hidden = el.dataset.when !== now;
+      var n = el.querySelector(".left-n");
+      if (n) n.textContent = String(left);
+    });
+    var go = document.getElementById("union-go");
+    if (go) go.disabled = (accion === "FINALIZAR" && ticked.length === 0) || (accion === "COMPLETAR" && left > 0);
+    if (ticked.length) ask(f, false);
+  }
+
+  function ask(f, open) {
+    var box = document.getElementById("union-ask");
+    if (!box) return;
+    box.hidden = !open;
+    f.classList.toggle("asking", open);
+  }
+
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("#union-form input.union-box")) update();
+  });
+
+  document.addEventListener("click", function (e) {
+    var f = form();
+    if (!f || !e.target.closest) return;
+    if (e.target.closest("#union-all")) {
+      var all = boxes(f);
+      var full = all.every(function (b) { return b.checked; });
+      all.forEach(function (b) { b.checked = !full; });
+      update();
+    } else if (e.target.closest("#union-ask-no")) {
+      ask(f, false);
+    } else if (e.target.closest("[data-liberar]")) {
+      f.dataset.liberar = "1"; // the worker said yes: this submit (and a retry) goes through
+    }
+  });
+
+  document.addEventListener("htmx:confirm", function (e) {
+    var f = form();
+    if (!f || e.target !== f || f.dataset.accion !== "PAUSAR" || f.dataset.liberar) return;
+    if (boxes(f).some(function (b) { return b.checked; })) return;
+    e.preventDefault(); // nothing ticked: ask first
+    ask(f, true);
+  });
+
+  document.addEventListener("DOMContentLoaded", update);
 })();
 
 /* Elapsed times on screens nobody touches: `data-since` (ISO) → "2h 15m", every 30 s
