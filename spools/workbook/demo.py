@@ -1,10 +1,17 @@
-"""A realistic demo workbook: workers, roles, ≈300 spools over every lifecycle stage, history.
+"""A realistic demo workbook: workers, roles, ≈300 spools over every lifecycle stage, their
+unions, history.
 
 The generator is pure (`build_demo` returns rows, nothing is written): each spool's history
-is planned (who does which action when), then *played* through the app's own transitions
-(spools.services.run_transition on an in-memory Spool, no database), so its cells, its
-Estado_Detalle and its Metadata rows are the ones the app would have written. Then `write_demo_workbook` replaces the ZEUES sheets in two
-API calls, and `ensure_demo_users` creates the demo accounts.
+is planned (who does which action when, and which unions each session finishes), then
+*played* through the app's own transitions (spools.services.run_transition on an in-memory
+Spool carrying its in-memory unions, no database), so its cells, its Estado_Detalle, its
+counters, its unions and its Metadata rows are the ones the app would have written. Then
+`write_demo_workbook` replaces the ZEUES sheets in two API calls, and `ensure_demo_users`
+creates the demo accounts.
+
+Unions (uniones.md): most spools have 2–12, a few none (the v3.0 path). All union work was
+done in the last two weeks, in shift hours, so that Mi registro and the wall's PD today have
+real numbers on a fresh demo.
 
 Same seed, same workbook (relative to today: dates are laid out backwards from now).
 """
@@ -15,8 +22,9 @@ import functools
 import random
 import uuid
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -24,14 +32,17 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from spools.lifecycle import (
+    DN_CHOICES,
     MAX_CICLOS,
     OPENING_EVENTS,
     Accion,
     DerivedState,
+    EventoTipo,
     MetrologiaState,
     Operacion,
     ReparacionState,
     Resultado,
+    TipoUnion,
     WorkState,
     derive_states,
 )
@@ -42,11 +53,14 @@ from spools.models import (
     ROL_SOLDADOR,
     Event,
     Spool,
+    Union,
     Worker,
 )
 from spools.rules import ActionError
 from spools.services import (
     ACTIONS,
+    Audit,
+    Change,
     Snapshot,
     Step,
     TransitionContext,
@@ -57,16 +71,27 @@ from spools.workbook import gateway as sheets
 from spools.workbook.columns import (
     METADATA,
     METADATA_COLUMNS,
+    METADATA_N_UNION,
     OPERACIONES,
+    OPERACIONES_COUNTER_COLUMNS,
     ROLES,
     ROLES_COLUMNS,
     TRABAJADORES,
     TRABAJADORES_COLUMNS,
+    UNIONES,
+    UNIONES_COLUMNS,
     Col,
     HeaderMap,
 )
 from spools.workbook.outbox import metadata_row
-from spools.workbook.values import cell_text, format_date, plant_tz, short_name
+from spools.workbook.rows import counter_cells, new_union_row
+from spools.workbook.values import (
+    cell_text,
+    format_date,
+    format_datetime,
+    plant_tz,
+    short_name,
+)
 
 DEFAULT_SPOOLS = 300
 DEFAULT_SEED = 1923
@@ -103,12 +128,16 @@ OPERACIONES_HEADER = (
     Col.FECHA_OCUPACION,
     Col.VERSION,
     Col.ESTADO_DETALLE,
+    # Added at the right when the plant started counting unions, as an office adds columns.
+    *OPERACIONES_COUNTER_COLUMNS,
 )
-ZEUES_SHEETS = (OPERACIONES, TRABAJADORES, ROLES, METADATA)
+# The per-union Metadata rows name their union in this optional column too.
+DEMO_METADATA_COLUMNS = (*METADATA_COLUMNS, METADATA_N_UNION)
+ZEUES_SHEETS = (OPERACIONES, UNIONES, TRABAJADORES, ROLES, METADATA)
 
-# Free rows and columns left in each sheet: the office adds spools, the app appends
-# Metadata, and writing past the grid edge fails.
-SPARE_ROWS = {OPERACIONES: 1000, TRABAJADORES: 100, ROLES: 200, METADATA: 5000}
+# Free rows and columns left in each sheet: the office adds spools and unions, the app
+# appends Metadata, and writing past the grid edge fails.
+SPARE_ROWS = {OPERACIONES: 1000, UNIONES: 3000, TRABAJADORES: 100, ROLES: 200, METADATA: 5000}
 SPARE_COLS = 6
 
 # Plant shift: sessions happen between these hours.
@@ -169,6 +198,8 @@ STAGES: tuple[Stage, ...] = (
     Stage("bloqueado", "BLOQUEADO", _C, _C, _MR, _R.BLOQUEADO, 8, ciclo=MAX_CICLOS),
 )
 STAGE_BY_KEY = {s.key: s for s in STAGES}
+# Work finished long ago: from "aprobado" on.
+_OLD_STAGES = frozenset(s.key for s in STAGES[[s.key for s in STAGES].index("aprobado") :])
 
 
 def stage_counts(total: int) -> dict[str, int]:
@@ -395,6 +426,51 @@ def _spool_rows(rng: random.Random, total: int) -> list[SpoolRow]:
     return rows
 
 
+# --- unions ------------------------------------------------------------------------------
+
+# How many unions a spool's drawing shows, and the share of each type (a few FW: welded at
+# site, ARM only).
+N_UNIONS = (2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7, 8, 9, 10, 11, 12)
+_T = TipoUnion
+UNION_TYPES = (_T.BW,) * 60 + (_T.SO,) * 9 + (_T.FILL,) * 7 + (_T.BR,) * 8 + (_T.LET,) * 8
+UNION_TYPES += (_T.MIT,) * 4 + (_T.FW,) * 4
+# Olets and fillets are small-bore; the rest follow the line (a reducer now and then).
+SMALL_BORE = (0.5, 0.75, 1, 1.5, 2)
+# Spools without unions (v3.0): more often among old work, finished before unions were kept.
+NO_UNIONS_OLD, NO_UNIONS_NEW = 0.15, 0.04
+
+
+def _dn(rng: random.Random, tipo: str, line: float) -> Decimal:
+    """A DN from the tablet's list (DN_CHOICES) for a union of this type on this line."""
+    if tipo in (_T.LET, _T.FILL):
+        dn = rng.choice(SMALL_BORE)
+    else:
+        smaller = [d for d in DN_CHOICES if 2 <= d < line] or [line]
+        branch = tipo == _T.BR or rng.random() < 0.12  # a branch, or past a reducer
+        dn = rng.choice(smaller) if branch else line
+    return Decimal(str(dn))
+
+
+def _demo_unions(rng: random.Random, spool_row: SpoolRow) -> list[Union]:
+    """The unions of a spool's drawing (N 1…n), in memory; none for a few spools."""
+    old = spool_row.stage.key in _OLD_STAGES
+    if rng.random() < (NO_UNIONS_OLD if old else NO_UNIONS_NEW):
+        return []
+    line = float(spool_row.office["Diametro_Pulg"])
+    tipos = [rng.choice(UNION_TYPES) for _ in range(rng.choice(N_UNIONS))]
+    unions = [
+        Union(
+            tag=spool_row.tag, n_union=n, ot=spool_row.ot, dn_union=_dn(rng, t, line), tipo_union=t
+        )
+        for n, t in enumerate(tipos, start=1)
+    ]
+    if not any(u.needs_sold for u in unions):
+        # A spool of field welds only has no SOLD: no stage past ARM could hold it.
+        unions[0].tipo_union = _T.BW
+        unions[0].dn_union = Decimal(str(line))
+    return unions
+
+
 # --- playing a spool's history ---------------------------------------------------------
 
 # The account the demo's tablets were logged in as (their Metadata rows name it).
@@ -409,6 +485,7 @@ class Act:
     ts: datetime  # naive plant time
     step: Step
     worker: DemoWorker
+    uniones: tuple[int, ...] = ()  # N_UNION finished, for a session end of ARM / SOLD
 
 
 def _uuid4(rng: random.Random) -> uuid.UUID:
@@ -428,22 +505,45 @@ class Pace:
 
 ARM_SOLD_PACE = Pace((30, 240), (20, 60 * 20), (45, 300), (30, 60 * 30))
 REPAIR_PACE = Pace((30, 200), (20, 60 * 16), (40, 240), (60, 60 * 24))
+# Paused sessions before the last one: more on spools with unions, where the work is shared
+# (A fits some unions and pauses, B fits the rest).
+PAUSES = (0, 0, 0, 1, 1, 2)
+PAUSES_WITH_UNIONS = (0, 0, 1, 1, 1, 2)
+# Of the sessions of a spool with unions: a pause that registers nothing ("liberar sin
+# registrar"), a last session ended with FINALIZAR rather than COMPLETAR, a welder welding
+# the fitted unions while ARM is still partial.
+RELEASE_EMPTY, FINALIZAR_SHARE, WELD_WHILE_FITTING = 0.06, 0.4, 0.35
+_ARM, _SOLD_OP = Operacion.ARM, Operacion.SOLD
 
 
 class SpoolHistory:
     """Plans the actions that bring one spool to its stage, on the plant's clock.
 
-    Only when and by whom (`acts`): `perform` then plays them through the app's own
-    transitions, once `_calendar` has moved them to their final dates.
+    Only when, by whom and which unions each session finishes (`acts`): `perform` then
+    plays them through the app's own transitions, once `_calendar` has moved them to their
+    final dates. The unions done so far are tracked here (`fitted`, `welded`) only to plan
+    what a session may register; the played spool's own unions are the record.
     """
 
-    def __init__(self, rng: random.Random, crew: Crew, tag: str, start: datetime) -> None:
+    def __init__(
+        self,
+        rng: random.Random,
+        crew: Crew,
+        tag: str,
+        start: datetime,
+        unions: list[Union] | None = None,
+    ) -> None:
         self.rng = rng
         self.crew = crew
         self.tag = tag
         self.t = start
         self.materiales: date | None = None  # Fecha_Materiales (the office's)
         self.acts: list[Act] = []
+        self.unions = unions or []
+        self.numbers = [u.n_union for u in self.unions]
+        self.to_weld = [u.n_union for u in self.unions if u.needs_sold]  # a setting: asked once
+        self.fitted: set[int] = set()
+        self.welded: set[int] = set()
 
     # time ---------------------------------------------------------------------------
 
@@ -458,11 +558,61 @@ class SpoolHistory:
     def _next_shift(self, day: date) -> datetime:
         return datetime.combine(day, SHIFT_START) + timedelta(minutes=self.rng.uniform(0, 50))
 
-    def act(self, operacion: str, accion: str, worker: DemoWorker) -> None:
+    def act(
+        self, operacion: str, accion: str, worker: DemoWorker, uniones: tuple[int, ...] = ()
+    ) -> None:
         """`accion`: the acción, or METROLOGÍA's resultado (the ACTIONS key)."""
         self.t = self.t.replace(microsecond=0)
         step = ACTIONS[(operacion, accion)]
-        self.acts.append(Act(_uuid4(self.rng), self.t, step, worker))
+        self.acts.append(Act(_uuid4(self.rng), self.t, step, worker, uniones))
+
+    # unions -------------------------------------------------------------------------
+
+    def remaining(self, op: str) -> list[int]:
+        """N_UNION of the unions that count for `op` and are not done yet."""
+        if op == _ARM:
+            return [n for n in self.numbers if n not in self.fitted]
+        return [n for n in self.to_weld if n not in self.welded]
+
+    def selectable(self, op: str) -> list[int]:
+        """What a session of `op` may register now (SOLD: only the fitted ones)."""
+        left = self.remaining(op)
+        return left if op == _ARM else [n for n in left if n in self.fitted]
+
+    def _register(self, op: str, numbers: list[int]) -> tuple[int, ...]:
+        (self.fitted if op == _ARM else self.welded).update(numbers)
+        return tuple(numbers)
+
+    def pick(self, op: str) -> tuple[int, ...]:
+        """The unions a paused session finishes: some of the selectable ones, mostly in
+        drawing order, never the last one that counts (registering it would complete)."""
+        if not self.unions or op not in (_ARM, _SOLD_OP):
+            return ()
+        selectable = self.selectable(op)
+        most = min(len(selectable), len(self.remaining(op)) - 1)
+        if most < 1 or self.rng.random() < RELEASE_EMPTY:
+            return ()
+        k = self.rng.randint(1, most)
+        if self.rng.random() < 0.8:
+            return self._register(op, selectable[:k])
+        return self._register(op, sorted(self.rng.sample(selectable, k)))
+
+    def finish(self, op: str) -> tuple[int, ...]:
+        """The unions the completing session finishes: every one still to do."""
+        if not self.unions or op not in (_ARM, _SOLD_OP):
+            return ()
+        return self._register(op, self.selectable(op))
+
+    def weld_fitted(self) -> None:
+        """Now and then, between two ARM sessions, a welder welds some fitted unions: TOMAR
+        SOLD needs one union ready to weld, not ARM complete (uniones.md)."""
+        if not self.selectable(_SOLD_OP) or self.rng.random() >= WELD_WHILE_FITTING:
+            return
+        w = self.rng.choice(self.crew.sold)
+        self.act(_SOLD_OP, Accion.TOMAR, w)
+        self.wait(*ARM_SOLD_PACE.paused_session)
+        self.act(_SOLD_OP, Accion.PAUSAR, w, self.pick(_SOLD_OP))
+        self.wait(*ARM_SOLD_PACE.between)
 
     # ARM and SOLD -------------------------------------------------------------------
 
@@ -471,8 +621,9 @@ class SpoolHistory:
         self.materiales = self.t.date()
         self.wait(60 * 16, 60 * 24 * 6)
 
-    def work(self, op: str, outcome: str, *, retired_ok: bool = False) -> None:
-        """Sessions of ARM or SOLD ending `completado`, `pausado` or `en_progreso`."""
+    def work(self, op: str, outcome: str, *, retired_ok: bool = False, weld: bool = False) -> None:
+        """Sessions of ARM or SOLD ending `completado`, `pausado` or `en_progreso`; `weld`:
+        welders may weld fitted unions between the ARM sessions."""
         pool = self.crew.arm if op == Operacion.ARM else self.crew.sold
         retired = self.crew.retired_arm if op == Operacion.ARM else self.crew.retired_sold
         if retired_ok and retired and self.rng.random() < 0.2:
@@ -482,8 +633,11 @@ class SpoolHistory:
             self.mistaken_take(op, pool)
             self.wait(20, 60 * 8)
 
-        pauses = self.rng.choice((0, 0, 0, 1, 1, 2)) + (1 if outcome == "pausado" else 0)
-        self.sessions(op, pool, outcome, pauses, ARM_SOLD_PACE)
+        pauses = self.rng.choice(PAUSES_WITH_UNIONS if self.unions else PAUSES)
+        pauses += 1 if outcome == "pausado" else 0
+        if outcome == "en_progreso" and self.unions and not pauses and self.rng.random() < 0.8:
+            pauses = 1  # an occupied spool with unions mostly shows partial progress
+        self.sessions(op, pool, outcome, pauses, ARM_SOLD_PACE, weld=weld)
 
     def mistaken_take(self, op: str, pool: tuple[DemoWorker, ...]) -> None:
         """A TOMAR undone at once with CANCELAR: every app cell back as it was."""
@@ -513,17 +667,27 @@ class SpoolHistory:
         self.sessions(op, pool, outcome, pauses, REPAIR_PACE)
 
     def sessions(
-        self, op: str, pool: tuple[DemoWorker, ...], outcome: str, pauses: int, pace: Pace
+        self,
+        op: str,
+        pool: tuple[DemoWorker, ...],
+        outcome: str,
+        pauses: int,
+        pace: Pace,
+        *,
+        weld: bool = False,
     ) -> None:
         """`pauses` paused sessions, then one ending as `outcome`, each by anyone in `pool`
-        (worker A starts, worker B may finish: collaboration after a pause)."""
+        (worker A starts, worker B may finish: collaboration after a pause). On a spool
+        with unions each pause registers some, the last session the rest."""
         for i in range(pauses):
             w = self.rng.choice(pool)
             self.act(op, Accion.TOMAR, w)
             self.wait(*pace.paused_session)
-            self.act(op, Accion.PAUSAR, w)
+            self.act(op, Accion.PAUSAR, w, self.pick(op))
             if i < pauses - 1 or outcome != "pausado":
                 self.wait(*pace.between)
+                if weld:
+                    self.weld_fitted()
         if outcome == "pausado":
             return
         w = self.rng.choice(pool)
@@ -531,7 +695,9 @@ class SpoolHistory:
         if outcome == "en_progreso":
             return
         self.wait(*pace.last_session)
-        self.act(op, Accion.COMPLETAR, w)
+        uniones = self.finish(op)
+        finalizar = uniones and self.rng.random() < FINALIZAR_SHARE
+        self.act(op, Accion.FINALIZAR if finalizar else Accion.COMPLETAR, w, uniones)
         self.wait(*pace.after)
 
     def rejections(self, n: int) -> None:
@@ -549,6 +715,11 @@ class SpoolHistory:
         if self.materiales is not None:
             return datetime.combine(self.materiales, SHIFT_START)
         return None
+
+    def first_work(self) -> int | None:
+        """Index of the first ARM / SOLD act: no union date is older than it."""
+        ops = (_ARM, _SOLD_OP)
+        return next((i for i, a in enumerate(self.acts) if a.step.operacion in ops), None)
 
     def shift(self, delta: timedelta) -> None:
         for a in self.acts:
@@ -568,9 +739,12 @@ def _play(h: SpoolHistory, stage: Stage) -> None:
         if h.rng.random() < 0.1:
             h.mistaken_take(Operacion.ARM, h.crew.arm)
         return
-    old = at >= order.index("aprobado")
+    # Former workers only in work finished before unions were kept.
+    old = stage.key in _OLD_STAGES and not h.unions
     arm = {"arm_en_progreso": "en_progreso", "arm_pausado": "pausado"}.get(stage.key, "completado")
-    h.work(Operacion.ARM, arm, retired_ok=old)
+    # Welding fitted unions while ARM is partial leaves SOLD paused: only where SOLD goes on.
+    weld = at >= order.index("sold_en_progreso")
+    h.work(Operacion.ARM, arm, retired_ok=old, weld=weld)
     if at <= order.index("arm_pausado"):
         return
     if stage.key == "sold_pendiente":
@@ -607,10 +781,13 @@ def _as_worker(w: DemoWorker) -> Worker:
 def perform(h: SpoolHistory) -> tuple[Spool, list[Event]]:
     """Play the planned acts through the app's own transitions on an in-memory spool.
 
-    The spool's cells and Estado_Detalle, and the Metadata rows (unsaved Events), are
-    exactly what the app would have written for those actions from the tablets.
+    The spool's cells, Estado_Detalle and counters, its unions (`h.unions`, registered in
+    place) and the Metadata rows (unsaved Events) are exactly what the app would have
+    written for those actions from the tablets.
     """
     spool = Spool(tag=h.tag, fecha_materiales=h.materiales)
+    spool.unions = h.unions  # the transitions read and register these, as the mirror's
+    spool.count_unions(spool.unions)
     spool.refresh_estado_detalle()
     events: list[Event] = []
     taken: Snapshot | None = None  # the cells before the last TOMAR: what CANCELAR restores
@@ -618,7 +795,12 @@ def perform(h: SpoolHistory) -> tuple[Spool, list[Event]]:
     for act in h.acts:
         now = act.ts.replace(tzinfo=tz)
         ctx = TransitionContext(
-            _as_worker(act.worker), now, act.ts.date(), account=DEMO_STATION, snapshot=taken
+            _as_worker(act.worker),
+            now,
+            act.ts.date(),
+            account=DEMO_STATION,
+            snapshot=taken,
+            uniones=act.uniones,
         )
         try:
             change = run_transition(spool, act.step.transition, ctx)
@@ -627,22 +809,46 @@ def perform(h: SpoolHistory) -> tuple[Spool, list[Event]]:
         if act.step.evento_tipo in OPENING_EVENTS:
             taken = Snapshot(change.before)
         audit = action_audit(act.step, change, ctx)
-        events.append(
-            Event(
-                id=act.id,
-                timestamp=now,
-                evento_tipo=audit.evento_tipo,
-                tag=h.tag,
-                worker_id=audit.worker_id,
-                worker_nombre=audit.worker_nombre,
-                operacion=audit.operacion,
-                accion=audit.accion,
-                fecha_operacion=ctx.today,
-                metadata_json=audit.meta,
-                account=DEMO_STATION,
-            )
-        )
+        events.append(_event(act.id, h.tag, audit, ctx))
+        # Then one row per union registered, as apply_transition writes them.
+        events += [_union_event(_uuid4(h.rng), change, u, audit, ctx) for u in change.unions]
     return spool, events
+
+
+def _event(event_id: uuid.UUID, tag: str, audit: Audit, ctx: TransitionContext) -> Event:
+    """A Metadata row (unsaved) as record_change writes it."""
+    return Event(
+        id=event_id,
+        timestamp=ctx.now,
+        evento_tipo=audit.evento_tipo,
+        tag=tag,
+        worker_id=audit.worker_id,
+        worker_nombre=audit.worker_nombre,
+        operacion=audit.operacion,
+        accion=audit.accion,
+        fecha_operacion=ctx.today,
+        metadata_json=audit.meta,
+        account=DEMO_STATION,
+    )
+
+
+def _union_event(
+    event_id: uuid.UUID, change: Change, union: Union, row: Audit, ctx: TransitionContext
+) -> Event:
+    """A union's UNION_ARM_REGISTRADA / UNION_SOLD_REGISTRADA row, with the fields of
+    spools.services._record_union (which writes it through the database)."""
+    arm = row.operacion == Operacion.ARM
+    meta: dict[str, Any] = {
+        "n_union": union.n_union,
+        "dn_union": float(union.dn_union) if union.dn_union is not None else None,
+        "tipo_union": union.tipo_union,
+        "inicio": format_datetime(union.arm_inicio if arm else union.sol_inicio),
+        "fin": format_datetime(union.fin_for(row.operacion)),
+        "cuenta": ctx.account,
+    }
+    evento = EventoTipo.UNION_ARM_REGISTRADA if arm else EventoTipo.UNION_SOLD_REGISTRADA
+    audit = Audit(evento, row.operacion, row.accion, row.worker_id, row.worker_nombre, meta)
+    return _event(event_id, change.spool.tag, audit, ctx)
 
 
 # --- the workbook ----------------------------------------------------------------------
@@ -654,11 +860,12 @@ class DemoSpool:
     stage: Stage
     ciclo: int
     row: dict[str, Any]  # header → cell value, as written
+    unions: list[Union] = field(default_factory=list)  # as played (in memory)
 
 
 @dataclass
 class DemoWorkbook:
-    """The four sheets as lists of rows (header first), ready to write with RAW input."""
+    """The sheets as lists of rows (header first), ready to write with RAW input."""
 
     operaciones: list[list[Any]]
     trabajadores: list[list[Any]]
@@ -666,10 +873,15 @@ class DemoWorkbook:
     metadata: list[list[Any]]
     spools: list[DemoSpool]
     workers: tuple[DemoWorker, ...]
+    # Header first; empty: a workbook without a Uniones sheet.
+    uniones: list[list[Any]] = field(default_factory=list)
 
     def sheets(self) -> dict[str, list[list[Any]]]:
+        """Title → rows, in the workbook's order."""
+        uniones = {UNIONES: self.uniones} if self.uniones else {}
         return {
             OPERACIONES: self.operaciones,
+            **uniones,
             TRABAJADORES: self.trabajadores,
             ROLES: self.roles,
             METADATA: self.metadata,
@@ -679,9 +891,15 @@ class DemoWorkbook:
         return Counter(s.stage.key for s in self.spools)
 
 
+@functools.lru_cache(maxsize=8)
+def _header(names: tuple[str, ...]) -> HeaderMap:
+    # Every demo row has the same header: found by name once, not once per spool.
+    return HeaderMap.from_row(OPERACIONES, list(names))
+
+
 def derive_row(row: dict[str, Any]) -> DerivedState:
     """derive_states of a finished row, read the way the pull reads it (by header)."""
-    header = HeaderMap.from_row(OPERACIONES, list(row))
+    header = _header(tuple(row))
     values = list(row.values())
 
     def get(col: str) -> str:
@@ -708,6 +926,7 @@ def _finish_row(spool_row: SpoolRow, spool: Spool, rng: random.Random) -> DemoSp
         Col.FECHA_MATERIALES: format_date(spool.fecha_materiales),
         **spool.app_cells(),
         Col.VERSION: str(_uuid4(rng)),
+        **counter_cells(spool),  # numbers (0 without unions), equal to Uniones
     }
     office = spool_row.office
     row = {name: app[name] if name in app else office[name] for name in OPERACIONES_HEADER}
@@ -722,7 +941,18 @@ def _finish_row(spool_row: SpoolRow, spool: Spool, rng: random.Random) -> DemoSp
             f"demo {spool_row.tag}: se quería {stage.key} {stage.states} ciclo {spool.ciclo}, "
             f"la fila da {got} ciclo {derived.ciclo} ({spool.estado_detalle!r})"
         )
-    return DemoSpool(spool_row.tag, stage, spool.ciclo, row)
+    return DemoSpool(spool_row.tag, stage, spool.ciclo, row, list(spool.union_list))
+
+
+def _union_rows(unions: list[Union], rng: random.Random) -> list[list[Any]]:
+    """The Uniones rows of a played spool, as the app creates them (ID `<TAG>+<N>`, numbers
+    RAW), each with a version."""
+    rows = []
+    for union in unions:
+        union.version = str(_uuid4(rng))
+        cells = new_union_row(union)
+        rows.append([cells.get(c, "") for c in UNIONES_COLUMNS])
+    return rows
 
 
 def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) -> None:
@@ -730,6 +960,7 @@ def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) 
 
     Occupied spools were taken today, a few hours ago (some since yesterday or before: the
     stuck occupations the dashboard warns about); the rest ended in the past two weeks.
+    On a spool with unions all the ARM / SOLD work falls in the last UNION_DAYS days.
     """
     last = h.last_moment()
     if last is None:
@@ -740,7 +971,9 @@ def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) 
     elif stuck:
         back = rng.randint(1, 3)
     else:
-        back = rng.choice((0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14))
+        back = rng.choice(UNION_BACK if h.unions else BACK)
+    if h.unions:
+        back = _fit_union_window(h, back, rng)
     target = now.date() - timedelta(days=back)
     h.shift(timedelta(days=(target - last.date()).days))
     while h.last_moment() > now:
@@ -760,17 +993,55 @@ def _calendar(h: SpoolHistory, stage: Stage, rng: random.Random, now: datetime) 
         take.ts = when.replace(microsecond=0)
 
 
-def _metadata_rows(events: list[Event]) -> list[list[Any]]:
-    """Metadata rows in chronological order, as the app writes them; the oldest with ISO
-    8601 timestamps, as workbooks from before v3.0 hold them."""
+# Days from today back to a history's last day. With unions, weighted to today: union work
+# comes before the end of a history, and a day is only as full as the histories that end
+# on it or after it.
+BACK = (0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14)
+UNION_BACK = (0, 0, 0, 0, 1, 1, 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+# Union work (every *_FECHA_INICIO / *_FECHA_FIN) falls in today and the days before it.
+UNION_DAYS = 14
+
+
+def _fit_union_window(h: SpoolHistory, back: int, rng: random.Random) -> int:
+    """`back` (days from today to the history's last day), made small enough that the first
+    ARM / SOLD act falls within the last UNION_DAYS days; a history too long for that has
+    whole days taken out of its longest waits first."""
+    first = h.first_work()
+    if first is None:
+        return back
+    # One day is kept spare: a last act later in the day than now moves to yesterday.
+    most = UNION_DAYS - 2
+    while (span := (h.acts[-1].ts.date() - h.acts[first].ts.date()).days) > most:
+        _drop_a_day(h, first)
+    # Drawn again, not capped: a cap would pile histories up on the window's first day.
+    return back if back <= most - span else rng.randint(0, most - span)
+
+
+def _drop_a_day(h: SpoolHistory, first: int) -> None:
+    """Move every act after the longest wait (from act `first` on) one day earlier, clock
+    times and order kept."""
+    best, room = None, 0
+    for i in range(first + 1, len(h.acts)):
+        before, after = h.acts[i - 1].ts, h.acts[i].ts
+        days = (after.date() - before.date()).days - (after.time() <= before.time())
+        if days > room:
+            best, room = i, days
+    if best is None:  # a generator bug: no wait left to shorten
+        raise RuntimeError(f"demo {h.tag}: el trabajo no cabe en {UNION_DAYS} días")
+    for act in h.acts[best:]:
+        act.ts -= timedelta(days=1)
+
+
+def _metadata_rows(events: list[Event], old: int) -> list[list[Any]]:
+    """Metadata rows in chronological order, as the app writes them; the `old` oldest
+    without unions with ISO 8601 timestamps, as workbooks from before v3.0 hold them."""
     events = sorted(events, key=lambda e: e.timestamp)
-    iso_until = len(events) // 8
-    rows: list[list[Any]] = [list(METADATA_COLUMNS)]
+    rows: list[list[Any]] = [list(DEMO_METADATA_COLUMNS)]
     for i, e in enumerate(events):
         row = metadata_row(e)
-        if i < iso_until:
+        if i < old and not ({"uniones", "n_union"} & e.metadata_json.keys()):
             row["Timestamp"] = e.timestamp.isoformat(timespec="seconds")
-        rows.append([row[c] for c in METADATA_COLUMNS])
+        rows.append([row[c] for c in DEMO_METADATA_COLUMNS])
     return rows
 
 
@@ -790,13 +1061,16 @@ def build_demo(
 
     demo_spools: list[DemoSpool] = []
     events: list[Event] = []
+    uniones: list[list[Any]] = [list(UNIONES_COLUMNS)]
     origin = datetime.combine(date(2000, 1, 3), SHIFT_START)  # any day: shifted later
     for spool_row in _spool_rows(rng, spools):
-        h = SpoolHistory(rng, crew, spool_row.tag, origin + timedelta(minutes=rng.uniform(0, 500)))
+        start = origin + timedelta(minutes=rng.uniform(0, 500))
+        h = SpoolHistory(rng, crew, spool_row.tag, start, _demo_unions(rng, spool_row))
         _play(h, spool_row.stage)
         _calendar(h, spool_row.stage, rng, now)
         spool, played = perform(h)
         demo_spools.append(_finish_row(spool_row, spool, rng))
+        uniones += _union_rows(h.unions, rng)
         events.extend(played)
 
     operaciones = [list(OPERACIONES_HEADER)] + [list(s.row.values()) for s in demo_spools]
@@ -807,13 +1081,15 @@ def build_demo(
     for w in DEMO_WORKERS:
         roles += [[w.id, r, True] for r in w.roles]
         roles += [[w.id, r, False] for r in w.inactive_roles]
+    spool_events = sum(1 for e in events if "n_union" not in e.metadata_json)
     return DemoWorkbook(
         operaciones=operaciones,
         trabajadores=trabajadores,
         roles=roles,
-        metadata=_metadata_rows(events),
+        metadata=_metadata_rows(events, old=spool_events // 8),
         spools=demo_spools,
         workers=DEMO_WORKERS,
+        uniones=uniones,
     )
 
 
@@ -852,12 +1128,14 @@ def inspect_workbook(wb: Any) -> WorkbookCheck:
     return WorkbookCheck(titles, count, non_empty)
 
 
-def write_demo_workbook(wb: Any, demo: DemoWorkbook, check: WorkbookCheck) -> None:
-    """Replace the ZEUES sheets of `wb` with the demo in two API calls.
+def write_demo_workbook(wb: Any, demo: DemoWorkbook, check: WorkbookCheck) -> list[str]:
+    """Replace the ZEUES sheets of `wb` with the demo in two API calls; the titles the
+    workbook has then (for `note_workbook_sheets`).
 
-    One spreadsheets.batchUpdate creates the four sheets with room to grow and deletes the
-    old ZEUES sheets and empty leftovers (the default first sheet); one values.batchUpdate
-    (RAW: text stays text) fills them.
+    One spreadsheets.batchUpdate creates the demo's sheets with room to grow and deletes the
+    old ZEUES sheets (Uniones too, when the demo has none) and empty leftovers (the default
+    first sheet); one values.batchUpdate (RAW: text stays text, numbers stay numbers) fills
+    them.
     """
     new = [
         sheets.NewSheet(
@@ -873,6 +1151,7 @@ def write_demo_workbook(wb: Any, demo: DemoWorkbook, check: WorkbookCheck) -> No
         wb, new, delete=old, existing=check.sheets, placeholder_prefix="zeues-demo-"
     )
     sheets.write_cells({sheets.sheet_range(t, "A1"): rows for t, rows in demo.sheets().items()})
+    return [*demo.sheets(), *(t for t in check.sheets if t in check.non_empty)]
 
 
 # --- demo accounts ---------------------------------------------------------------------

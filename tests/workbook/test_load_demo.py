@@ -3,38 +3,52 @@
 from __future__ import annotations
 
 import json
+import random
 import uuid
-from collections import Counter
-from datetime import datetime, timedelta
+from collections import Counter, defaultdict
+from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 from io import StringIO
+from unittest import mock
 
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.db.models import Q
 from django.test import override_settings
 from django.utils import timezone
 
+from dashboard.selectors import pd_today
 from spools.lifecycle import (
+    DN_CHOICES,
     MetrologiaState,
     Operacion,
     ReparacionState,
+    TipoUnion,
     WorkState,
     render_estado_detalle,
 )
-from spools.models import Event, OutboxEntry, Spool, SyncState, Worker
+from spools.models import Event, OutboxEntry, Spool, SyncState, Union, Worker
+from spools.selectors import day_bounds, worker_registro
+from spools.services import ACTIONS, TransitionContext, apply_action
 from spools.workbook import demo
 from spools.workbook.columns import (
     METADATA,
     METADATA_COLUMNS,
+    METADATA_N_UNION,
     OPERACIONES,
     OPERACIONES_COLUMNS,
+    OPERACIONES_COUNTER_COLUMNS,
     ROLES,
     TRABAJADORES,
+    UNIONES,
+    UNIONES_COLUMNS,
 )
 from spools.workbook.gateway import open_workbook, read_ranges, sheet_range
 from spools.workbook.local_sheet import LocalSheetStore
+from spools.workbook.outbox import metadata_row
 from spools.workbook.pull import pull
 from spools.workbook.values import parse_datetime, parse_worker_cell, plant_tz
 from tests.builders import build_workbook, spool, worker
@@ -137,6 +151,7 @@ def scratch_workbook(loaded, sheet_store):
         metadata=raw[METADATA],
         spools=[],
         workers=(),
+        uniones=raw[UNIONES],
     )
     wb = open_workbook()
     demo.write_demo_workbook(wb, book, demo.inspect_workbook(wb))
@@ -184,6 +199,9 @@ def test_every_estado_detalle_parses_back_to_the_intended_stage(loaded):
             reparacion=s.reparacion,
             ciclo=s.ciclo,
             ocupado_por=s.ocupado_por,
+            # uniones.md: partial union progress is part of the text (`ARM parcial 3/7`).
+            arm_uniones=(s.uniones_arm, s.uniones_total) if s.uniones_total else None,
+            sold_uniones=(s.uniones_sold, s.uniones_sold_total) if s.uniones_total else None,
         )
     assert SyncState.get().pull_warnings == []
 
@@ -219,13 +237,14 @@ def test_same_seed_gives_the_same_workbook():
 def test_workbook_has_the_four_sheets_with_room_to_grow(loaded):
     wb = open_workbook()
     sheets = {ws.title: ws for ws in wb.worksheets()}
-    assert set(sheets) == {OPERACIONES, TRABAJADORES, ROLES, METADATA}  # default sheet gone
+    # default sheet gone; Uniones since the unions issue
+    assert set(sheets) == {OPERACIONES, UNIONES, TRABAJADORES, ROLES, METADATA}
     values = all_values()
     for title, ws in sheets.items():
         assert ws.row_count > len(values[title]) + 50
     header = values[OPERACIONES][0]
     assert set(OPERACIONES_COLUMNS) <= set(header)
-    assert values[METADATA][0] == list(METADATA_COLUMNS)
+    assert values[METADATA][0] == [*METADATA_COLUMNS, METADATA_N_UNION]
 
 
 def test_office_columns_are_present_and_untouched_by_a_pull(loaded):
@@ -325,6 +344,277 @@ def test_history_is_chronological_and_consistent_with_the_spools(loaded):
     # Work that was done has its history.
     for s in Spool.objects.filter(arm=C):
         assert Event.objects.filter(tag=s.tag, evento_tipo="COMPLETAR_ARM").exists(), s.tag
+
+
+# --- unions ----------------------------------------------------------------------------
+
+
+def union_sheet(loaded) -> list[dict]:
+    """The Uniones rows as written (RAW: numbers stay numbers), by column name."""
+    header, *rows = loaded["raw"][UNIONES]
+    return [dict(zip(header, row + [""] * (len(header) - len(row)), strict=True)) for row in rows]
+
+
+def unions_by_tag() -> dict[str, list[Union]]:
+    by_tag: dict[str, list[Union]] = defaultdict(list)
+    for u in Union.objects.order_by("tag", "n_union"):
+        by_tag[u.tag].append(u)
+    return by_tag
+
+
+def test_most_spools_have_2_to_12_unions_with_valid_dn_and_types(loaded):
+    header = loaded["raw"][UNIONES][0]
+    assert header == list(UNIONES_COLUMNS)
+    rows = union_sheet(loaded)
+    tags = {s.tag for s in Spool.objects.all()}
+    per_spool = Counter(r["TAG_SPOOL"] for r in rows)
+    assert set(per_spool) <= tags
+    assert all(2 <= n <= 12 for n in per_spool.values())
+    # Most spools have unions; a few have none, so the v3.0 path stays visible.
+    assert 0.8 * len(tags) <= len(per_spool) < len(tags)
+    for r in rows:
+        assert r["ID"] == f"{r['TAG_SPOOL']}+{r['N_UNION']}"
+        # Numbers RAW, never text (a `4` once became `03-01-1900`).
+        assert isinstance(r["N_UNION"], int) and isinstance(r["DN_UNION"], int | float)
+        assert r["DN_UNION"] in DN_CHOICES, r
+        assert r["TIPO_UNION"] in TipoUnion.values, r
+        assert r["version"]
+    numbers = defaultdict(list)
+    for r in rows:
+        numbers[r["TAG_SPOOL"]].append(r["N_UNION"])
+    assert all(sorted(ns) == list(range(1, len(ns) + 1)) for ns in numbers.values())
+    dns = [r["DN_UNION"] for r in rows]
+    assert sum(1 for d in dns if 2 <= d <= 12) > len(dns) / 2, "mostly 2–12 in"
+    tipos = Counter(r["TIPO_UNION"] for r in rows)
+    assert set(tipos) == set(TipoUnion.values)
+    assert tipos["BW"] > len(rows) / 2
+    assert 0 < tipos["FW"] < len(rows) / 10, "a few field welds"
+    # The mirror holds every one of them after the pull.
+    assert Union.objects.count() == len(rows)
+    assert SyncState.get().uniones_sheet is True
+
+
+def test_operaciones_counters_equal_what_uniones_holds(loaded):
+    ops_header, *ops = loaded["raw"][OPERACIONES]
+    counters = [ops_header.index(c) for c in OPERACIONES_COUNTER_COLUMNS]
+    expected: dict[str, list[float]] = defaultdict(lambda: [0, 0, 0, 0.0, 0.0])
+    for r in union_sheet(loaded):
+        e = expected[r["TAG_SPOOL"]]
+        e[0] += 1
+        if r["ARM_FECHA_FIN"]:
+            e[1] += 1
+            e[3] += r["DN_UNION"]
+        if r["SOL_FECHA_FIN"]:
+            e[2] += 1
+            e[4] += r["DN_UNION"]
+    for row in ops:
+        tag = row[ops_header.index("TAG_SPOOL")]
+        cells = [row[i] for i in counters]
+        assert all(isinstance(c, int | float) for c in cells), (tag, cells)
+        want = expected[tag]
+        assert cells[:3] == want[:3], tag
+        assert cells[3:] == pytest.approx(want[3:]), tag
+    for s in Spool.objects.all():
+        assert s.uniones_total == expected[s.tag][0]
+        assert float(s.pulgadas_arm) == pytest.approx(expected[s.tag][3])
+    # The pull found nothing to correct.
+    assert not OutboxEntry.objects.filter(flushed_at__isnull=True).exists()
+
+
+def test_union_progress_agrees_with_each_spool_stage(loaded):
+    by_tag = unions_by_tag()
+    partial = Counter()
+    in_progress = Counter()
+    welded_while_fitting = 0
+    for s in Spool.objects.filter(tag__in=by_tag):
+        unions = by_tag[s.tag]
+        sold_unions = [u for u in unions if u.needs_sold]
+        assert sold_unions, s.tag
+        for op, state, counting, fin, by, fecha, who in (
+            ("ARM", s.arm, unions, "arm_fin", "arm_worker", s.fecha_armado, s.armador),
+            ("SOLD", s.sold, sold_unions, "sol_fin", "sol_worker", s.fecha_soldadura, s.soldador),
+        ):
+            done = [u for u in counting if getattr(u, fin)]
+            if state == C:
+                assert len(done) == len(counting), (s.tag, op)
+                latest = max(done, key=lambda u: getattr(u, fin))
+                assert who == getattr(latest, by), (s.tag, op)
+                assert fecha == timezone.localtime(getattr(latest, fin)).date(), (s.tag, op)
+            elif state == P:
+                assert not done, (s.tag, op)
+            else:  # EN_PROGRESO, PAUSADO
+                assert len(done) < len(counting), (s.tag, op)
+                in_progress[op] += 1
+                partial[op] += bool(done)
+        for u in unions:
+            if u.sol_fin:
+                # Welded once fitted, in a later session.
+                assert u.arm_fin is not None and u.arm_fin <= u.sol_inicio, (s.tag, u.n_union)
+        last_fit = max((u.arm_fin for u in unions if u.arm_fin), default=None)
+        welded_while_fitting += any(u.sol_fin and u.sol_fin < last_fit for u in unions)
+    # In-progress stages have partial unions, and say so.
+    for op in ("ARM", "SOLD"):
+        assert in_progress[op] >= 10 and partial[op] >= 0.6 * in_progress[op], (op, partial)
+    assert Spool.objects.filter(estado_detalle__contains="ARM parcial").count() >= 5
+    assert Spool.objects.filter(estado_detalle__contains="SOLD parcial").count() >= 5
+    # Welders weld fitted unions while ARM is partial.
+    assert welded_while_fitting >= 5
+
+
+def test_several_workers_share_the_unions_of_some_spools(loaded):
+    by_tag = unions_by_tag()
+    workers = {w.id: w for w in Worker.objects.prefetch_related("roles")}
+    fitters = Counter(len({u.arm_worker for u in us if u.arm_worker}) > 1 for us in by_tag.values())
+    welders = Counter(len({u.sol_worker for u in us if u.sol_worker}) > 1 for us in by_tag.values())
+    assert fitters[True] >= 30 and welders[True] >= 30
+    for unions in by_tag.values():
+        for u in unions:
+            for worker_id, short, op in (
+                (u.arm_worker_id, u.arm_worker, Operacion.ARM),
+                (u.sol_worker_id, u.sol_worker, Operacion.SOLD),
+            ):
+                if short:
+                    # The credited worker exists, is named as in the cells and may do it.
+                    assert workers[worker_id].short == short
+                    assert workers[worker_id].can_work_on(op), (u, short, op)
+
+
+def test_union_dates_fall_in_the_last_two_weeks_in_shift_hours(loaded):
+    now = timezone.now()
+    dates = [
+        d
+        for u in Union.objects.all()
+        for d in (u.arm_inicio, u.arm_fin, u.sol_inicio, u.sol_fin)
+        if d is not None
+    ]
+    assert len(dates) > 2000
+    for d in dates:
+        assert now - timedelta(days=14) <= d <= now, d
+        assert time(8, 0) <= timezone.localtime(d).time() <= time(18, 30), d
+    for u in Union.objects.exclude(arm_fin=None):
+        assert u.arm_inicio <= u.arm_fin
+    days = {timezone.localtime(d).date() for d in dates}
+    assert len(days) >= 10, "spread over the two weeks"
+
+
+def test_each_union_finished_has_its_metadata_rows(loaded):
+    header, *rows = loaded["raw"][METADATA]
+    assert header[: len(METADATA_COLUMNS)] == list(METADATA_COLUMNS)
+    assert "N_UNION" in header
+    col = {name: i for i, name in enumerate(header)}
+    pad = [r + [""] * (len(header) - len(r)) for r in rows]
+    per_union = Counter()
+    for r in pad:
+        if r[col["Evento_Tipo"]] in ("UNION_ARM_REGISTRADA", "UNION_SOLD_REGISTRADA"):
+            meta = json.loads(r[col["Metadata_JSON"]])
+            assert r[col["N_UNION"]] == meta["n_union"]
+            per_union[(r[col["TAG_SPOOL"]], meta["n_union"], r[col["Operacion"]])] += 1
+    done = Counter()
+    for u in Union.objects.all():
+        if u.arm_fin:
+            done[(u.tag, u.n_union, "ARM")] += 1
+        if u.sol_fin:
+            done[(u.tag, u.n_union, "SOLD")] += 1
+    assert per_union == done, "exactly one row per union and operation"
+
+    # Each session end of a spool with unions says what it registered, and its PD.
+    dn = {(u.tag, u.n_union): float(u.dn_union) for u in Union.objects.all()}
+    ends = Counter()
+    for r in pad:
+        meta = json.loads(r[col["Metadata_JSON"]])
+        if "uniones" in meta:
+            tag = r[col["TAG_SPOOL"]]
+            assert meta["pulgadas"] == pytest.approx(sum(dn[(tag, n)] for n in meta["uniones"]))
+            ends[(r[col["Evento_Tipo"]], bool(meta["uniones"]), meta.get("accion_solicitada"))] += 1
+    assert ends[("PAUSAR_SPOOL", True, None)] >= 20, "pauses that register unions"
+    assert ends[("COMPLETAR_ARM", True, "FINALIZAR")] and ends[("COMPLETAR_SOLD", True, None)]
+    assert ends[("PAUSAR_SPOOL", False, None)], "a release without registering"
+
+
+def test_demo_union_rows_are_the_ones_the_app_writes():
+    """The same session played by the demo (in memory) and by the app (in the mirror)."""
+    w = demo.DEMO_WORKERS[0]
+    specs = ((1, "2", "BW"), (2, "0.5", "LET"), (3, "2", "FW"))
+
+    def unions() -> list[Union]:
+        return [
+            Union(tag="MK-D", n_union=n, ot="OT-1", dn_union=Decimal(dn), tipo_union=t)
+            for n, dn, t in specs
+        ]
+
+    start, end = datetime(2026, 5, 12, 9, 0), datetime(2026, 5, 12, 11, 30)
+    h = demo.SpoolHistory(
+        random.Random(1), demo.Crew.from_workers(demo.DEMO_WORKERS), "MK-D", start, unions()
+    )
+    h.materiales = start.date()
+    h.t = start
+    h.act("ARM", "TOMAR", w)
+    h.t = end
+    h.act("ARM", "PAUSAR", w, (1, 2))
+    _, played = demo.perform(h)
+
+    Worker.objects.get_or_create(id=w.id, defaults={"nombre": w.nombre, "apellido": w.apellido})
+    Spool.objects.create(tag="MK-D", fecha_materiales=start.date(), sheet_row=2)
+    Union.objects.bulk_create(unions())
+    tz = plant_tz()
+    worker_row = Worker.objects.get(id=w.id)
+    for at, accion, uniones in ((start, "TOMAR", ()), (end, "PAUSAR", (1, 2))):
+        ctx = TransitionContext.at(
+            worker_row, at.replace(tzinfo=tz), account=demo.DEMO_STATION, uniones=uniones
+        )
+        apply_action(ACTIONS[("ARM", accion)], "MK-D", ctx)
+
+    def rows(events) -> list[dict]:
+        out = [metadata_row(e) for e in events if e.accion != "TOMAR"]
+        return sorted(({k: v for k, v in r.items() if k != "ID"} for r in out), key=str)
+
+    app = list(Event.objects.filter(tag="MK-D"))
+    assert len(rows(played)) == 3
+    assert rows(played) == rows(app)
+
+
+@pytest.mark.parametrize("hour", [3, 8, 12, 19])
+@pytest.mark.parametrize(("spools", "seed"), [(300, demo.DEFAULT_SEED), (40, 7)])
+def test_generated_unions_stay_in_the_window_and_in_shift_hours(spools, seed, hour):
+    now = datetime(2026, 5, 13, hour, 17, 0, tzinfo=plant_tz())
+    book = demo.build_demo(spools=spools, seed=seed, now=now.replace(tzinfo=None))
+    unions = [u for s in book.spools for u in s.unions]
+    assert len(unions) >= 4 * spools
+    for u in unions:
+        for d in (u.arm_inicio, u.arm_fin, u.sol_inicio, u.sol_fin):
+            if d is not None:
+                assert now - timedelta(days=14) <= d <= now, (u, d)
+                assert time(8, 0) <= d.astimezone(plant_tz()).time() <= time(18, 30), (u, d)
+    assert len(book.uniones) == len(unions) + 1
+
+
+def test_same_seed_gives_the_same_unions():
+    now = datetime(2026, 5, 13, 11, 0, 0)
+    first = demo.build_demo(spools=60, seed=5, now=now)
+    again = demo.build_demo(spools=60, seed=5, now=now)
+    assert len(first.uniones) > 100
+    assert first.uniones == again.uniones and first.metadata == again.metadata
+
+
+def test_mi_registro_and_the_wall_show_pd_today(scratch_workbook):
+    # An afternoon of today in plant time, for the demo and for the pages alike.
+    afternoon = datetime.combine(timezone.localdate(), time(15, 0), tzinfo=plant_tz())
+    with mock.patch("django.utils.timezone.now", return_value=afternoon.astimezone(UTC)):
+        load_demo()
+        today = timezone.localdate()
+        start, end = day_bounds(today)
+        finished_today = Union.objects.filter(
+            Q(arm_fin__gte=start, arm_fin__lt=end) | Q(sol_fin__gte=start, sol_fin__lt=end)
+        )
+        assert finished_today.count() >= 20
+        registros = [worker_registro(w, today) for w in Worker.objects.all()]
+        busy = [r for r in registros if r.pd > 0]
+        assert len(busy) >= 5, [r.worker.short for r in busy]
+        # This week too: most of the busy workers have PD on several of the last 7 days.
+        assert sum(1 for r in busy if sum(1 for bar in r.week if bar.pd) >= 3) >= 5
+        wall = pd_today()
+        assert wall.total > 0 and wall.arm and wall.sold
+        assert wall.total == sum(r.pd for r in registros)
 
 
 # --- options ---------------------------------------------------------------------------
@@ -436,3 +726,17 @@ def test_whole_load_costs_few_api_calls(loaded):
     reads = loaded["after"]["reads"] - loaded["before"]["reads"]
     assert writes <= 15
     assert reads <= 10
+
+
+def test_unions_cost_no_api_call_more(loaded):
+    # The Uniones sheet goes in the same two writes (one structure batchUpdate, one
+    # values.batchUpdate), and the pull reads it in its one batchGet without asking
+    # for the sheet titles first.
+    before, after = loaded["before"]["by_kind"], loaded["after"]["by_kind"]
+    calls = {kind: n - before.get(kind, 0) for kind, n in after.items()}
+    assert calls["spreadsheets.batchUpdate"] == 1 and calls["values.batchUpdate"] == 1
+    assert loaded["after"]["writes"] - loaded["before"]["writes"] == 2
+    # Opening and inspecting the workbook; no third look for the Uniones sheet.
+    assert calls["spreadsheets.get"] <= 2
+    # The inspection's peek, Trabajadores/Roles/Metadata, Operaciones with Uniones.
+    assert calls["values.batchGet"] == 3

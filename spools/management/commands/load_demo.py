@@ -1,4 +1,5 @@
-"""load_demo: a realistic demo workbook (≈300 spools over every stage), the mirror, the logins.
+"""load_demo: a realistic demo workbook (≈300 spools over every stage, their unions), the
+mirror, the logins.
 
 The generator lives in `spools.workbook.demo`; this command only checks what may be replaced, runs
 the steps with a line of progress each, and prints the demo accounts.
@@ -13,16 +14,17 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from spools.models import Event, OutboxEntry, Spool
+from spools.models import Event, OutboxEntry, Spool, Union
 from spools.workbook import demo
 from spools.workbook.gateway import backend_name, open_workbook
-from spools.workbook.pull import pull
+from spools.workbook.pull import note_workbook_sheets, pull
 from spools.workbook.sync import forget_workbook_positions
 
 
 class Command(BaseCommand):
     help = (
-        "Create a demo workbook (spools over every lifecycle stage, workers, roles, history) "
+        "Create a demo workbook (spools over every lifecycle stage, their unions, workers, "
+        "roles, two weeks of history) "
         "in the configured backend, pull it into the mirror, create the demo accounts "
         "(estacion, pantalla, supervisor) and print their logins. Refuses to replace a "
         "workbook that has spools unless --force; --if-empty leaves such a workbook alone. "
@@ -101,7 +103,7 @@ class Command(BaseCommand):
         book = demo.build_demo(spools=spools, seed=seed)
         sizes = ", ".join(f"{t} {len(rows) - 1}" for t, rows in book.sheets().items())
         self.step(f"Escribiendo el libro: {sizes} filas")
-        demo.write_demo_workbook(wb, book, check)
+        titles = demo.write_demo_workbook(wb, book, check)
 
         self.step("Cargando el espejo desde el libro (pull)")
         # The mirror follows the new workbook: spools and history of the replaced one go,
@@ -110,7 +112,11 @@ class Command(BaseCommand):
             discarded, _ = OutboxEntry.objects.filter(flushed_at__isnull=True).delete()
             Event.objects.all().delete()
             Spool.objects.all().delete()
+            Union.objects.all().delete()
             forget_workbook_positions()
+            # The demo has a Uniones sheet: the pull below reads it in its one batchGet,
+            # without asking the workbook for its sheets first.
+            note_workbook_sheets(titles)
         if discarded:
             self.stdout.write(
                 self.style.WARNING(
@@ -121,7 +127,8 @@ class Command(BaseCommand):
         for warning in result.warnings[:20]:
             self.stdout.write(self.style.WARNING(f"  aviso: {warning}"))
         self.step(
-            f"Espejo: {result.spools_seen} spools, {result.events_added} eventos de historial"
+            f"Espejo: {result.spools_seen} spools, {result.unions_seen} uniones, "
+            f"{result.events_added} eventos de historial"
         )
         for stage in demo.STAGES:
             n = book.stage_distribution()[stage.key]
