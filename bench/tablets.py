@@ -15,15 +15,17 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.db import connection
+from django.urls import NoReverseMatch, reverse
 
 from spools.lifecycle import Accion, Operacion, WorkState
-from spools.models import Spool
+from spools.models import Spool, Union
 
 COMPLETE_SHARE = 0.3  # of the turns that end a piece of work; the rest are PAUSAR
 REQUEST_TIMEOUT = 30
@@ -31,10 +33,11 @@ REQUEST_TIMEOUT = 30
 
 @dataclass(frozen=True)
 class Sample:
-    kind: str  # "action" or "healthz"
+    kind: str  # "action", "healthz" or "union_step"
     at: float  # perf_counter() when sent
     ms: float
     status: int  # HTTP status; 0 when no answer came
+    accion: str = ""  # of an action
 
 
 def session_key_for(user) -> str:
@@ -59,19 +62,20 @@ def logged_in_session(user) -> requests.Session:
     return http
 
 
-def _timed(kind: str, call: Callable[[], requests.Response]) -> Sample:
+def _timed(kind: str, call: Callable[[], requests.Response], accion: str = "") -> Sample:
     started = time.perf_counter()
     try:
         status = call().status_code
     except requests.RequestException:
         status = 0
-    return Sample(kind, started, (time.perf_counter() - started) * 1000, status)
+    return Sample(kind, started, (time.perf_counter() - started) * 1000, status, accion)
 
 
 class Tablet:
     """One station: a worker, their spools, and what they are holding."""
 
     def __init__(self, base_url: str, user, worker_id: int, pool: list[str], seed: int) -> None:
+        self.base_url = base_url
         self.url = f"{base_url}/acciones/"
         self.health_url = f"{base_url}/healthz"
         self.http = logged_in_session(user)
@@ -121,23 +125,111 @@ class Tablet:
         if step is None:
             return None
         op, accion, tag = step
-        data = {
-            "operacion": op,
-            "accion": accion,
-            "worker": self.worker_id,
-            "tags": [tag],
-            "request_id": str(uuid.uuid4()),
-        }
-        sample = _timed("action", lambda: self.http.post(self.url, data, timeout=REQUEST_TIMEOUT))
+        sample = self.post(op, accion, tag)
         if sample.status != 200:
             self.stale = True
         elif accion == Accion.TOMAR:
             self.holding = tag
         else:
             self.holding = None
-            if accion == Accion.COMPLETAR:
-                self.next_op[tag] = Operacion.SOLD if op == Operacion.ARM else None
+            self.ended(op, accion, tag)
         return sample
+
+    def post(self, op: str, accion: str, tag: str, **extra: object) -> Sample:
+        data = {
+            "operacion": op,
+            "accion": accion,
+            "worker": self.worker_id,
+            "tags": [tag],
+            "request_id": str(uuid.uuid4()),
+            **extra,
+        }
+        return _timed(
+            "action", lambda: self.http.post(self.url, data, timeout=REQUEST_TIMEOUT), accion
+        )
+
+    def ended(self, op: str, accion: str, tag: str) -> None:
+        """A session ended (answered 200): what the spool waits for now."""
+        if accion == Accion.COMPLETAR:
+            self.next_op[tag] = Operacion.SOLD if op == Operacion.ARM else None
+
+
+FINISH_ALL_SHARE = 0.4  # of the FINALIZAR turns that register every union left
+
+
+class UnionTablet(Tablet):
+    """A station whose spools have unions: it takes one, and at its next turn loads the
+    union step (as the tablet does) and ends the session with FINALIZAR and the unions done
+    in it, some or every one left (the server then completes the operation). ARM to the
+    end, then SOLD."""
+
+    def __init__(self, base_url: str, user, worker_id: int, pool: list[str], seed: int) -> None:
+        super().__init__(base_url, user, worker_id, pool, seed)
+        self.left: dict[str, dict[str, set[int]]] = {}
+        self.union_steps: list[Sample] = []  # GET of the union step before each FINALIZAR
+        self.chosen: list[int] = []  # the unions of the FINALIZAR in flight
+        self.load_unions()
+
+    def load_unions(self) -> None:
+        """Which unions each spool still needs, per operation, as the mirror says."""
+        self.left = {tag: {Operacion.ARM: set(), Operacion.SOLD: set()} for tag in self.next_op}
+        for u in Union.objects.filter(tag__in=list(self.next_op)):
+            if not u.arm_done:
+                self.left[u.tag][Operacion.ARM].add(u.n_union)
+                if u.needs_sold:
+                    self.left[u.tag][Operacion.SOLD].add(u.n_union)
+            elif u.needs_sold and not u.sold_done:
+                self.left[u.tag][Operacion.SOLD].add(u.n_union)
+
+    def refresh(self) -> None:
+        super().refresh()
+        self.load_unions()
+        for tag, op in self.next_op.items():
+            if op and not self.left[tag][op]:
+                self.next_op[tag] = None  # nothing of it to register (all field welds)
+
+    def next_step(self) -> tuple[str, str, str] | None:
+        step = super().next_step()
+        if step and self.holding:
+            return step[0], Accion.FINALIZAR, step[2]
+        return step
+
+    def post(self, op: str, accion: str, tag: str, **extra: object) -> Sample:
+        if accion != Accion.FINALIZAR:
+            return super().post(op, accion, tag, **extra)
+        step_url = union_step_url(self.base_url, op, self.worker_id, accion, tag)
+        if step_url:
+            self.union_steps.append(
+                _timed("union_step", lambda: self.http.get(step_url, timeout=REQUEST_TIMEOUT))
+            )
+        ready = sorted(self.ready(tag, op))
+        if self.rng.random() < FINISH_ALL_SHARE:
+            self.chosen = ready
+        else:
+            self.chosen = sorted(self.rng.sample(ready, self.rng.randint(1, len(ready))))
+        return super().post(op, accion, tag, uniones=self.chosen, **extra)
+
+    def ready(self, tag: str, op: str) -> set[int]:
+        """The unions this session may register: SOLD only those already fitted."""
+        left = self.left[tag][op]
+        return left - self.left[tag][Operacion.ARM] if op == Operacion.SOLD else left
+
+    def ended(self, op: str, accion: str, tag: str) -> None:
+        if accion != Accion.FINALIZAR:
+            return super().ended(op, accion, tag)
+        self.left[tag][op] -= set(self.chosen)
+        if not self.left[tag][op]:  # FINALIZAR completed the operation
+            sold = op == Operacion.ARM and self.left[tag][Operacion.SOLD]
+            self.next_op[tag] = Operacion.SOLD if sold else None
+
+
+def union_step_url(base_url: str, op: str, worker_id: int, accion: str, tag: str) -> str:
+    """The tablet's union step of `tag`, "" while the app has none."""
+    try:
+        path = reverse("tablet-uniones", args=[op, worker_id, accion])
+    except NoReverseMatch:
+        return ""
+    return f"{base_url}{path}?{urlencode({'tags': tag})}"
 
 
 @dataclass

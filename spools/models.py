@@ -182,6 +182,9 @@ class Spool(models.Model):
     # Cells of this row that could not be read at the last pull: [{column, value, error}].
     problems = models.JSONField(default=list, blank=True)
     pulled_at = models.DateTimeField(null=True, blank=True)
+    # A hash of the row's cells (and this row's version) when the pull last made the
+    # mirror equal to them: an unchanged row is skipped (spools.workbook.pull).
+    sheet_digest = models.CharField(max_length=32, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -593,6 +596,8 @@ class Union(models.Model):
     sheet_row = models.PositiveIntegerField(null=True, blank=True)
     problems = models.JSONField(default=list, blank=True)
     pulled_at = models.DateTimeField(null=True, blank=True)
+    # As Spool.sheet_digest: the row's cells when the pull last took them.
+    sheet_digest = models.CharField(max_length=32, blank=True, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -22,6 +22,10 @@ did what stays in Metadata. After the unions are applied the counters of every s
 touched are counted again; where Operaciones has counter columns that disagree, their
 cells are queued to be written.
 
+Rows unchanged since the last pull are skipped (their digest matches: see "rows unchanged
+since the last pull" below), so a steady pull costs little more than its read; the first
+pull of each process reads every row, and every pull one slice of them.
+
 Whether the workbook has a Uniones sheet. A batchGet naming a sheet that does not exist
 fails whole, so Uniones is named only when SyncState.uniones_sheet says it is there. That
 is learnt with one metadata read (the sheet titles) when it is not known: a new mirror,
@@ -35,16 +39,17 @@ is made again without it. So a workbook without Uniones costs what it did before
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import uuid
-from collections import defaultdict
+from collections import defaultdict, namedtuple
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -82,7 +87,13 @@ from spools.workbook.outbox import (
     record_change,
     rewrite_cells,
 )
-from spools.workbook.rows import counter_cells, parse_n_union, parse_spool_row, parse_union_row
+from spools.workbook.rows import (
+    N_UNION_MAX,
+    counter_cells,
+    parse_n_union,
+    parse_spool_row,
+    parse_union_row,
+)
 from spools.workbook.values import (
     CellValueError,
     cell_text,
@@ -149,6 +160,105 @@ class PullResult:
         return list(dict.fromkeys(self.created + self.updated + self.removed + self.counted))
 
 
+# --- rows unchanged since the last pull ------------------------------------------------------
+# A steady pull of 10,000 spools and 100,000 unions would read and compare every row every
+# cycle (seconds of CPU). Each mirror row keeps `sheet_digest`: a hash of its row's cells,
+# with what else decides how they read (the header, the scheme below, the plant's time
+# zone), the row's number and the mirror row's version, stored by the pull in the same
+# statement that makes the mirror row equal to those cells. A row whose digest matches is
+# skipped: an office edit changes the cells, an action gives the mirror row a new version,
+# a pull that changes the row stores the new digest, so none of them can match a stale
+# one. Rows with odd cells, rows whose app-owned cells are not taken (writes queued, a
+# stale write, an incomplete header) store none. What changes the mirror by other paths (a
+# hand edit of the database, a new way of reading a cell deployed without a new scheme)
+# is put right by the first pull of each process, which reads every row, and by every
+# pull reading one slice of the rows whatever their digests: with a pull every 10 s,
+# each row at least hourly, with no pull that reads them all at once.
+
+DIGEST_SCHEME = "zeues-pull-1"  # change it when a row reads differently: no digest matches
+RECHECK_SLICES = 360  # a pull reads the rows whose number is its own, modulo this
+_pulls_done = 0  # pulls applied by this process; the first reads every row
+
+
+def next_pull_full() -> None:
+    """The next pull of this process reads every row, as a new process's first one does."""
+    global _pulls_done
+    _pulls_done = 0
+
+
+def _recheck_slice() -> int | None:
+    """The slice of rows this pull reads whatever their digests; None: every row."""
+    return None if _pulls_done == 0 else _pulls_done % RECHECK_SLICES
+
+
+def _note_pull() -> None:
+    global _pulls_done
+    _pulls_done += 1
+
+
+class RowDigests:
+    """The row digests of one sheet in one pull.
+
+    `known`: the mirror's rows by key, each a tuple whose [1] is its version and [2] its
+    stored digest. `header` None (an incomplete header): nothing is skipped or stored."""
+
+    def __init__(self, sheet: str, header: HeaderMap | None, *, recheck: int | None) -> None:
+        # Keyed by what else decides how a row reads: a digest of another header, scheme or
+        # time zone matches nothing.
+        self.hasher = (
+            None
+            if header is None
+            else hashlib.blake2b(
+                key=hashlib.blake2b(
+                    repr((DIGEST_SCHEME, settings.TIME_ZONE, sheet, header.headers)).encode(),
+                    digest_size=32,
+                ).digest(),
+                digest_size=16,
+            )
+        )
+        self.skip = recheck is not None and self.hasher is not None
+        self.recheck = recheck
+        self.known: dict = {}
+        self.refresh: list[tuple[str, int, str]] = []  # (digest, pk, version) to store
+
+    def of(self, row_no: int, row: list, version: str, problems: list = ()) -> str:
+        """The digest of a row whose mirror row has `version`; "" where none is kept."""
+        if self.hasher is None or problems:
+            return ""
+        h = self.hasher.copy()
+        h.update(repr((row_no, version, row)).encode())
+        return h.hexdigest()
+
+    def unchanged(self, key: object, row_no: int, row: list) -> bool:
+        """The row holds the cells its mirror row was made equal to, and the mirror row
+        has not changed since."""
+        known = self.known.get(key) if self.skip else None
+        if not known or not known[2] or row_no % RECHECK_SLICES == self.recheck:
+            return False
+        h = self.hasher.copy()
+        h.update(repr((row_no, known[1], row)).encode())
+        return h.hexdigest() == known[2]
+
+    def keep(self, pk: int, version: str, digest: str, stored: str) -> None:
+        """A row compared equal to its mirror row: store its digest (if not stored yet)."""
+        if digest and digest != stored:
+            self.refresh.append((digest, pk, version))
+
+    def store(self, model: type[Spool] | type[Union]) -> None:
+        """Store the digests kept, each only where the mirror row still has the version it
+        was compared at (one statement, many rows)."""
+        if not self.refresh:
+            return
+        q = connection.ops.quote_name
+        sql = (
+            f"UPDATE {q(model._meta.db_table)} SET {q('sheet_digest')} = %s "
+            f"WHERE {q(model._meta.pk.column)} = %s AND {q('version')} = %s"
+        )
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, self.refresh)
+        self.refresh = []
+
+
 def workers_due(state: SyncState) -> bool:
     return state.last_workers_pull_at is None or (
         timezone.now() - state.last_workers_pull_at
@@ -200,16 +310,23 @@ def apply_pull(
     operaciones: list[list], uniones: list[list] | None, state: SyncState, result: PullResult
 ) -> None:
     """Apply a whole-sheet read of Operaciones, then of Uniones when it was read."""
-    sheet_counters = apply_operaciones(operaciones, state, result)
+    recheck = _recheck_slice()
+    sheet_counters = apply_operaciones(operaciones, state, result, recheck=recheck)
     if uniones is not None:
-        apply_uniones(uniones, state, result, sheet_counters=sheet_counters)
+        apply_uniones(uniones, state, result, sheet_counters=sheet_counters, recheck=recheck)
+    _note_pull()
 
 
 def apply_operaciones(
-    operaciones: list[list], state: SyncState, result: PullResult
+    operaciones: list[list],
+    state: SyncState,
+    result: PullResult,
+    *,
+    recheck: int | None = None,
 ) -> dict[str, dict[str, object]]:
     """Apply a whole-sheet read of Operaciones to the mirror (the pull's second half).
-    Returns the counter cells each TAG's row holds (for the columns the header has)."""
+    Returns the counter cells each TAG's row holds (for the columns the header has).
+    `recheck`: the slice of rows read whatever their digests (None: every row)."""
     header, rows = sheets.split_header(OPERACIONES, operaciones)
     missing = header.missing(OPERACIONES_COLUMNS)
     if Col.TAG_SPOOL in missing:
@@ -217,14 +334,15 @@ def apply_operaciones(
         state.save()
         raise MissingColumnError(OPERACIONES, [Col.TAG_SPOOL])
     state.structure_error = str(MissingColumnError(OPERACIONES, missing)) if missing else ""
-    _apply_spools(header, rows, result, complete=not missing)
+    digests = RowDigests(OPERACIONES, None if missing else header, recheck=recheck)
+    _apply_spools(header, rows, result, digests, complete=not missing)
     state.last_pull_at = timezone.now()
     state.pull_warnings = result.warnings[:200]
     return _sheet_counters(header, rows) if not missing else {}
 
 
 def _sheet_counters(header: HeaderMap, rows: list[list]) -> dict[str, dict[str, object]]:
-    present = [c for c in OPERACIONES_COUNTER_COLUMNS if header.find(c) is not None]
+    present = [(c, i) for c in OPERACIONES_COUNTER_COLUMNS if (i := header.find(c)) is not None]
     if not present:
         return {}
     tag_col = header.col(Col.TAG_SPOOL)
@@ -232,12 +350,17 @@ def _sheet_counters(header: HeaderMap, rows: list[list]) -> dict[str, dict[str, 
     for row in rows:
         tag = cell_text(row[tag_col]) if tag_col < len(row) else ""
         if tag and tag not in found:
-            found[tag] = {c: header.get(row, c) for c in present}
+            found[tag] = {c: (row[i] if i < len(row) else None) for c, i in present}
     return found
 
 
 def _apply_spools(
-    header: HeaderMap, rows: list[list], result: PullResult, *, complete: bool = True
+    header: HeaderMap,
+    rows: list[list],
+    result: PullResult,
+    digests: RowDigests,
+    *,
+    complete: bool = True,
 ) -> None:
     """Bring the rows into the mirror.
 
@@ -245,17 +368,25 @@ def _apply_spools(
     spools only take their office-owned fields, and new ones are created unread
     (`pulled_at` empty: the first complete pull sets their app-owned fields, logging nothing).
     """
-    seen = _parse_rows(header, rows, result)
+    # Everything the mirror holds is read after the sheet was: the rows' digests, the rows
+    # that must be compared, then the rows whose own writes are still queued (the mirror
+    # is newer than the sheet there). An action committed before that last query is in
+    # `pending`; one committed after it changed the version and fails the compare-and-set
+    # in _take_row (or, on a row skipped as unchanged, is simply not looked at).
+    index = {
+        tag: (pk, version, digest, sheet_row)
+        for tag, pk, version, digest, sheet_row in Spool.objects.values_list(
+            "tag", "pk", "version", "sheet_digest", "sheet_row"
+        )
+    }
+    digests.known = index
+    seen, parsed = _parse_rows(header, rows, result, digests)
     now = timezone.now()
-    # The mirror first, then the rows whose own writes are still queued (the mirror is
-    # newer than the sheet there), both read after the sheet was: an action committed
-    # before the second query is in `pending`, one committed after it changed the version
-    # and fails the compare-and-set in _take_row.
-    existing = {s.tag: s for s in Spool.objects.all()}
+    existing = _mirror_spools(list(parsed), len(index))
     pending = pending_tags()
-    stale = _stale_rows(seen, existing, pending) if complete else set()
+    stale = _stale_rows(parsed, existing, pending) if complete else set()
     to_create = []
-    for tag, values in seen.items():
+    for tag, values in parsed.items():
         spool = existing.get(tag)
         if spool is None:
             to_create.append(Spool(tag=tag, pulled_at=now if complete else None, **values))
@@ -265,41 +396,63 @@ def _apply_spools(
             _heal(spool, values["version"], now, result)
         trusted = complete and tag not in pending and tag not in stale
         fields = SPOOL_FIELDS if trusted else OFFICE_FIELDS
-        _take_row(spool, values, fields, now, result, complete=complete)
-    gone = {tag: s.pk for tag, s in existing.items() if tag not in seen and s.sheet_row is not None}
+        _take_row(spool, values, fields, now, result, complete=complete, digests=digests)
+    gone = {tag: k[0] for tag, k in index.items() if tag not in seen and k[3] is not None}
     if gone:
-        Spool.objects.filter(pk__in=gone.values()).update(sheet_row=None, updated_at=now)
+        Spool.objects.filter(pk__in=gone.values()).update(
+            sheet_row=None, sheet_digest="", updated_at=now
+        )
         result.removed.extend(gone)
     Spool.objects.bulk_create(to_create, batch_size=500)
+    digests.store(Spool)
 
 
-def _parse_rows(header: HeaderMap, rows: list[list], result: PullResult) -> dict[str, dict]:
-    """The mirror's values of each TAG's row (its first row), odd data reported."""
+def _mirror_spools(tags: list[str], mirrored: int) -> dict[str, Spool]:
+    """The mirror's rows of these TAGs (all of them when they are most of the mirror)."""
+    if len(tags) * 2 > mirrored:
+        return {s.tag: s for s in Spool.objects.all()}
+    found: dict[str, Spool] = {}
+    for chunk in _chunks(tags, CHUNK):
+        found.update((s.tag, s) for s in Spool.objects.filter(tag__in=chunk))
+    return found
+
+
+def _parse_rows(
+    header: HeaderMap, rows: list[list], result: PullResult, digests: RowDigests
+) -> tuple[dict[str, int], dict[str, dict]]:
+    """Each TAG's row (its first row), and the mirror's values of those rows that are not
+    unchanged since the mirror took them (odd data reported)."""
     tag_col = header.col(Col.TAG_SPOOL)
-    seen: dict[str, dict] = {}
+    seen: dict[str, int] = {}
+    parsed: dict[str, dict] = {}
     for offset, row in enumerate(rows):
+        row_no = offset + 2
         tag = cell_text(row[tag_col]) if tag_col < len(row) else ""
         if not tag:
             continue  # empty rows (or stray text in other columns of a tagless row)
         if len(tag) > TAG_MAX:
             result.warnings.append(
-                f"{OPERACIONES} fila {offset + 2}: TAG_SPOOL de {len(tag)} caracteres "
+                f"{OPERACIONES} fila {row_no}: TAG_SPOOL de {len(tag)} caracteres "
                 f"(máximo {TAG_MAX}), fila no leída: {tag[:40]}…"
             )
             continue
         if tag in seen:
             result.warnings.append(
-                f"TAG_SPOOL {tag} repetido en la fila {offset + 2} de {OPERACIONES}: "
-                f"se usa la fila {seen[tag]['sheet_row']}."
+                f"TAG_SPOOL {tag} repetido en la fila {row_no} de {OPERACIONES}: "
+                f"se usa la fila {seen[tag]}."
             )
             continue
+        seen[tag] = row_no
+        if digests.unchanged(tag, row_no, row):
+            continue
         values = parse_spool_row(header, row, tag)
-        values["sheet_row"] = offset + 2
-        seen[tag] = values
+        values["sheet_row"] = row_no
+        values["sheet_digest"] = digests.of(row_no, row, values["version"], values["problems"])
+        parsed[tag] = values
         for p in values["problems"]:
             result.warnings.append(f"{tag} {p['column']}: {p['error']}")
     result.spools_seen = len(seen)
-    return seen
+    return seen, parsed
 
 
 def _take_row(
@@ -310,11 +463,15 @@ def _take_row(
     result: PullResult,
     *,
     complete: bool,
+    digests: RowDigests,
 ) -> None:
     """Take the sheet's `fields` of a known spool; an app-owned cell that reads differently
-    is an office edit, logged."""
+    is an office edit, logged. The row's digest is kept only where the mirror row becomes
+    all the row says (`fields` is everything)."""
+    digest = values["sheet_digest"] if fields == SPOOL_FIELDS else ""
     changed = [f for f in fields if getattr(spool, f) != values[f]]
     if not changed:
+        digests.keep(spool.pk, spool.version, digest, spool.sheet_digest)
         return
     before = spool.app_cells()
     was_blocked = spool.is_blocked
@@ -331,6 +488,7 @@ def _take_row(
         updated = Spool.objects.filter(pk=spool.pk, version=spool.version).update(
             **{f: values[f] for f in fields},
             **({"pulled_at": now} if complete else {}),
+            sheet_digest=digest,
             updated_at=now,
         )
         if not updated:
@@ -560,7 +718,7 @@ def check_uniones_sheet(state: SyncState) -> None:
 
 def note_uniones_sheet(state: SyncState, present: bool) -> None:
     if state.uniones_sheet is not None and state.uniones_sheet != present:
-        log.warning("the workbook %s a %s sheet now", "has" if present else "has no", UNIONES)
+        log.warning("the workbook %s %s sheet now", "has a" if present else "has no", UNIONES)
     state.uniones_sheet = present
     state.uniones_checked_at = timezone.now()
 
@@ -587,12 +745,14 @@ def apply_uniones(
     result: PullResult,
     *,
     sheet_counters: dict[str, dict[str, object]] | None = None,
+    recheck: int | None = None,
 ) -> None:
     """Apply a whole-sheet read of Uniones: the Union mirror, then the spools' counters.
 
     Without TAG_SPOOL or N_UNION no union can be named: the mirror is left as it is.
     Without an app-owned column known unions keep their work as the mirror has it, and the
-    Operaciones counters are not corrected from a read that cannot be trusted.
+    Operaciones counters are not corrected from a read that cannot be trusted. `recheck`:
+    the slice of rows read whatever their digests (None: every row).
     """
     result.uniones_read = True
     header, rows = sheets.split_header(UNIONES, uniones)
@@ -609,8 +769,14 @@ def apply_uniones(
             f"{UNIONES}: falta la columna {', '.join(missing)}; el trabajo de las uniones "
             "conocidas queda como está en el espejo."
         )
-    seen = _parse_union_rows(header, rows, result)
-    touched = _apply_union_rows(seen, result, complete=not missing)
+    digests = RowDigests(UNIONES, None if missing else header, recheck=recheck)
+    # (pk, version, digest, tag, n_union) by (tag, n_union): tuples as the database gives them.
+    digests.known = {
+        (u[3], u[4]): u
+        for u in Union.objects.values_list("pk", "version", "sheet_digest", "tag", "n_union")
+    }
+    seen, parsed = _parse_union_rows(header, rows, result, digests)
+    touched = _apply_union_rows(seen, parsed, result, digests, complete=not missing)
     result.counted = recount_spools(touched)
     if sheet_counters and not missing:
         _queue_counter_cells(sheet_counters, result)
@@ -618,44 +784,57 @@ def apply_uniones(
 
 
 def _parse_union_rows(
-    header: HeaderMap, rows: list[list], result: PullResult
-) -> dict[tuple[str, int], dict]:
-    """The mirror's values of each union's row (its first row), odd data reported."""
-    seen: dict[tuple[str, int], dict] = {}
+    header: HeaderMap, rows: list[list], result: PullResult, digests: RowDigests
+) -> tuple[dict[tuple[str, int], int], dict[tuple[str, int], dict]]:
+    """Each union's row (its first row), and the mirror's values of those rows that are not
+    unchanged since the mirror took them (odd data reported)."""
+    columns = (header.col(UCol.TAG_SPOOL), header.col(UCol.N_UNION))
+    seen: dict[tuple[str, int], int] = {}
+    parsed: dict[tuple[str, int], dict] = {}
     for offset, row in enumerate(rows):
         row_no = offset + 2
-        key = _union_key(header, row, row_no, result)
+        key = _union_key(row, columns, row_no, result)
         if key is None:
             continue
         if key in seen:
             result.warnings.append(
                 f"Unión {key[1]} de {key[0]} repetida en la fila {row_no} de {UNIONES}: "
-                f"se usa la fila {seen[key]['sheet_row']}."
+                f"se usa la fila {seen[key]}."
             )
+            continue
+        seen[key] = row_no
+        if digests.unchanged(key, row_no, row):
             continue
         values = parse_union_row(header, row, key[0])
         values["sheet_row"] = row_no
-        seen[key] = values
+        values["sheet_digest"] = digests.of(row_no, row, values["version"], values["problems"])
+        parsed[key] = values
         for p in values["problems"]:
             result.warnings.append(f"{key[0]} unión {key[1]} {p['column']}: {p['error']}")
     result.unions_seen = len(seen)
-    return seen
+    return seen, parsed
 
 
 def _union_key(
-    header: HeaderMap, row: list, row_no: int, result: PullResult
+    row: list, columns: tuple[int, int], row_no: int, result: PullResult
 ) -> tuple[str, int] | None:
-    """(TAG_SPOOL, N_UNION) of a row; None for a row that names no union (reported when it
-    has a TAG)."""
-    tag = cell_text(header.get(row, UCol.TAG_SPOOL))
+    """(TAG_SPOOL, N_UNION) of a row (`columns`: where they are); None for a row that names
+    no union (reported when it has a TAG)."""
+    tag_col, n_col = columns
+    tag = cell_text(row[tag_col]) if tag_col < len(row) else ""
     if not tag:
         return None  # an empty row, or notes in a row that is no union
-    where = f"{UNIONES} fila {row_no}"
     if len(tag) > TAG_MAX:
-        result.warnings.append(f"{where}: TAG_SPOOL de {len(tag)} caracteres, fila no leída.")
+        result.warnings.append(
+            f"{UNIONES} fila {row_no}: TAG_SPOOL de {len(tag)} caracteres, fila no leída."
+        )
         return None
+    raw = row[n_col] if n_col < len(row) else None
+    if type(raw) is int and 0 < raw <= N_UNION_MAX:
+        return (tag, raw)  # the usual cell, read as parse_n_union would
+    where = f"{UNIONES} fila {row_no}"
     try:
-        n = parse_n_union(header.get(row, UCol.N_UNION))
+        n = parse_n_union(raw)
     except CellValueError as exc:
         result.warnings.append(f"{tag} {UCol.N_UNION} ({where}): {exc.message}; fila no leída.")
         return None
@@ -665,37 +844,51 @@ def _union_key(
 
 
 def _apply_union_rows(
-    seen: dict[tuple[str, int], dict], result: PullResult, *, complete: bool
+    seen: dict[tuple[str, int], int],
+    parsed: dict[tuple[str, int], dict],
+    result: PullResult,
+    digests: RowDigests,
+    *,
+    complete: bool,
 ) -> set[str]:
     """Create, update and delete Union rows as the sheet says; the TAGs touched."""
     now = timezone.now()
-    # The mirror, then the unions with writes of ours queued (read after the sheet was, as
-    # for spools): one changed after that has a new version and fails the compare-and-set.
-    existing = {
-        (u["tag"], u["n_union"]): u
-        for u in Union.objects.values("pk", "tag", "n_union", "sheet_row", *UNION_FIELDS)
-    }
+    # The mirror's rows to compare, then the unions with writes of ours queued (read after
+    # the sheet was, as for spools): one changed after that has a new version and fails
+    # the compare-and-set.
+    existing = _mirror_unions(parsed, digests.known)
     pending = pending_union_keys()
     fields = UNION_FIELDS if complete else UNION_OFFICE_FIELDS
     touched: set[str] = set()
     to_create: list[Union] = []
     moved: list[Union] = []
-    for key, values in seen.items():
+    for key, values in parsed.items():
         if key in pending:
             continue  # the mirror is newer there
         known = existing.get(key)
         if known is None:
             fresh = {f: values[f] for f in UNION_FIELDS}
+            digest = values["sheet_digest"] if complete else ""
             to_create.append(
-                Union(tag=key[0], n_union=key[1], sheet_row=values["sheet_row"], **fresh)
+                Union(
+                    tag=key[0],
+                    n_union=key[1],
+                    sheet_row=values["sheet_row"],
+                    sheet_digest=digest,
+                    **fresh,
+                )
             )
             touched.add(key[0])
-        elif _take_union(known, values, fields, now, complete=complete):
+        elif _take_union(known, values, fields, now, complete=complete, digests=digests):
             result.unions_updated += 1
             touched.add(key[0])
         elif known["sheet_row"] != values["sheet_row"]:
             moved.append(Union(pk=known["pk"], sheet_row=values["sheet_row"]))
-    gone = [u for key, u in existing.items() if key not in seen and key not in pending]
+    gone = [
+        {"pk": k[0], "version": k[1], "tag": key[0]}
+        for key, k in digests.known.items()
+        if key not in seen and key not in pending
+    ]
     result.unions_removed = _delete_unions(gone)
     touched.update(u["tag"] for u in gone)
     for union in to_create:
@@ -704,21 +897,51 @@ def _apply_union_rows(
     result.unions_created = len(to_create)
     # Where a row sits is informational (writes find rows by key): no compare-and-set.
     Union.objects.bulk_update(moved, ["sheet_row"], batch_size=CHUNK)
+    digests.store(Union)
     return touched
 
 
+def _mirror_unions(
+    parsed: dict[tuple[str, int], dict], known: dict[tuple[str, int], tuple]
+) -> dict[tuple[str, int], dict]:
+    """The mirror's values of the unions to compare (all of them when they are most of the
+    mirror)."""
+    columns = ("pk", "tag", "n_union", "sheet_row", "sheet_digest", *UNION_FIELDS)
+    if len(parsed) * 2 > len(known):
+        rows = Union.objects.values(*columns)
+        return {(u["tag"], u["n_union"]): u for u in rows}
+    pks = [known[key][0] for key in parsed if key in known]
+    found: dict[tuple[str, int], dict] = {}
+    for chunk in _chunks(pks, CHUNK):
+        found.update(
+            ((u["tag"], u["n_union"]), u)
+            for u in Union.objects.filter(pk__in=chunk).values(*columns)
+        )
+    return found
+
+
 def _take_union(
-    known: dict, values: dict, fields: tuple[str, ...], now: datetime, *, complete: bool
+    known: dict,
+    values: dict,
+    fields: tuple[str, ...],
+    now: datetime,
+    *,
+    complete: bool,
+    digests: RowDigests,
 ) -> bool:
-    """Take the sheet's `fields` of a known union (compare-and-set on its version)."""
+    """Take the sheet's `fields` of a known union (compare-and-set on its version). The
+    row's digest is kept only where the mirror row becomes all the row says."""
+    digest = values["sheet_digest"] if fields == UNION_FIELDS else ""
     changed = [f for f in fields if known[f] != values[f]]
     if not changed:
+        digests.keep(known["pk"], known["version"], digest, known["sheet_digest"])
         return False
     return bool(
         Union.objects.filter(pk=known["pk"], version=known["version"]).update(
             **{f: values[f] for f in fields},
             sheet_row=values["sheet_row"],
             **({"pulled_at": now} if complete else {}),
+            sheet_digest=digest,
             updated_at=now,
         )
     )
@@ -773,9 +996,12 @@ def _queue_counter_cells(sheet_counters: dict[str, dict[str, object]], result: P
     (the office added a union, or typed over a counter). A spool without unions is left
     alone while its cells are blank or zero."""
     pending = pending_tags()
+    # Plain tuples, not model instances: this runs over every spool at every pull.
     with_unions = {
-        s.tag: s
-        for s in Spool.objects.filter(uniones_total__gt=0).only("tag", *UNION_COUNTER_FIELDS)
+        tag: _Counters._make(counters)
+        for tag, *counters in Spool.objects.filter(uniones_total__gt=0).values_list(
+            "tag", *UNION_COUNTER_FIELDS
+        )
     }
     now = timezone.now()
     entries = []
@@ -785,15 +1011,22 @@ def _queue_counter_cells(sheet_counters: dict[str, dict[str, object]], result: P
             spool is None and all(_number(v) in (None, 0) for v in cells.values())
         ):
             continue
-        expected = counter_cells(spool or Spool(tag=tag))
+        expected = counter_cells(spool or NO_UNIONS)
         if any(_number(raw) != expected[column] for column, raw in cells.items()):
             entries.append(OutboxEntry(created_at=now, tag=tag, cells=expected))
     OutboxEntry.objects.bulk_create(entries, batch_size=CHUNK)
     result.counters_queued = [e.tag for e in entries]
 
 
+# A spool's union counters, by name (as counter_cells reads them).
+_Counters = namedtuple("_Counters", UNION_COUNTER_FIELDS)
+NO_UNIONS = _Counters(*(0 for _ in UNION_COUNTER_FIELDS))
+
+
 def _number(raw: object) -> float | None:
     """A counter cell as a number (2 decimals), None when blank or not a number."""
+    if type(raw) is int or type(raw) is float:
+        return round(float(raw), 2)  # the usual cell (a number written RAW), read fast
     if isinstance(raw, bool) or is_blank(raw):
         return None
     try:

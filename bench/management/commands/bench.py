@@ -1,11 +1,13 @@
 """bench: the figures of quality.md, measured on this machine (medians and p95, never asserted).
 
 `make bench` runs it in a throw-away environment (scripts/bench.sh). Sections: `pull` (a
-10,000-spool workbook), `lists` (the tablet's spool list at 300 and 10,000 spools, and the
-Sheets requests that viewing pages causes), `dashboard` (100 screens on the dashboard's
+10,000-spool workbook with 100,000 unions), `registro` (Mi registro and the union step with
+that workbook in the mirror), `lists` (the tablet's spool list at 300 and 10,000 spools, and
+the Sheets requests that viewing pages causes), `dashboard` (100 screens on the dashboard's
 WebSocket while a tablet acts: action → push delay, memory), `actions` (60 tablets against
 one web process, sheet latency 500 ms, then the web process idle), `burst` (60 tablets
-confirming in the same instant).
+confirming in the same instant), `uniones` (the actions load with a third of the tablets
+ending sessions on 10-union spools with FINALIZAR + uniones).
 """
 
 from __future__ import annotations
@@ -24,18 +26,21 @@ from django.db import connection
 from django.utils import timezone
 
 from bench import dashboard as dashboard_bench
-from bench import floor_run
+from bench import floor_run, uniones_run
 from bench import lists as lists_bench
 from bench import pull as pull_bench
+from bench import registro as registro_bench
 from bench.figures import Report
 from bench.web import WebServerError
 from spools.workbook.gateway import backend_name
 from spools.workbook.local_sheet import LocalSheetStore
 
-SECTIONS = ("pull", "lists", "dashboard", "actions", "burst")
+SECTIONS = ("pull", "registro", "lists", "dashboard", "actions", "burst", "uniones")
 FULL = {
     "pull_spools": 10_000,
     "runs": 5,
+    "first_runs": 3,  # a first pull of 10,000 spools and 100,000 unions takes ~20 s
+    "registro_requests": 60,
     "duration": 60.0,
     "bursts": 5,
     "idle": 30.0,
@@ -46,6 +51,8 @@ FULL = {
 QUICK = {
     "pull_spools": 1_000,
     "runs": 3,
+    "first_runs": 2,
+    "registro_requests": 20,
     "duration": 15.0,
     "bursts": 2,
     "idle": 12.0,
@@ -153,6 +160,20 @@ class Command(BaseCommand):
                         store,
                         spools=sizes["pull_spools"],
                         runs=sizes["runs"],
+                        first_runs=sizes["first_runs"],
+                        seed=options["seed"],
+                        progress=self.progress,
+                    )
+                )
+            if "registro" in only:
+                errors += self.section(
+                    lambda: registro_bench.run(
+                        report,
+                        store,
+                        spools=sizes["pull_spools"],
+                        # The pull section's workbook is still loaded: measured, not rebuilt.
+                        loaded="pull" in only,
+                        requests_each=sizes["registro_requests"],
                         seed=options["seed"],
                         progress=self.progress,
                     )
@@ -197,6 +218,10 @@ class Command(BaseCommand):
                         burst="burst" in only,
                         progress=self.progress,
                     )
+                )
+            if "uniones" in only:
+                errors += self.section(
+                    lambda: uniones_run.run(report, store, plan, progress=self.progress)
                 )
         finally:
             store.clear_faults()
