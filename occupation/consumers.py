@@ -11,6 +11,7 @@ from functools import partial
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.urls import reverse
 
 from occupation import selectors
 from occupation.live import LiveList, render_changes
@@ -46,6 +47,12 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404)
             return
         self.live = await db_read(LiveList)(operacion, accion, worker)
+        self.rows = {
+            "can_define_unions": await database_sync_to_async(selectors.offers_union_definition)(
+                user, operacion, accion
+            ),
+            "volver": reverse("tablet-spools", args=[operacion, worker.id, accion]),
+        }
         remember_consumer_loop()
         await self.channel_layer.group_add(FLOOR_GROUP, self.channel_name)
         await self.accept()
@@ -62,4 +69,4 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
     def _render(self, tags: list[str]) -> str:
         """Runs in a thread: the list's changes as HTML, "" when none touch this list."""
         changes = self.live.changes(tags)
-        return render_changes(changes) if changes else ""
+        return render_changes(changes, self.rows) if changes else ""

@@ -93,6 +93,8 @@ class LiveList:
         return tags, set(self._blocked().values_list("tag", flat=True))
 
 
-def render_changes(changes: ListChanges) -> str:
-    """The out-of-band swaps that apply `changes` on the tablet's page."""
-    return render_to_string("occupation/_live_changes.html", {"changes": changes})
+def render_changes(changes: ListChanges, rows: dict | None = None) -> str:
+    """The out-of-band swaps that apply `changes` on the tablet's page. `rows`: what the
+    page's rows are rendered with besides the spool (e.g. "Definir uniones" and where its
+    Volver leads), so a pushed row reads like a loaded one."""
+    return render_to_string("occupation/_live_changes.html", {"changes": changes, **(rows or {})})

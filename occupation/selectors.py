@@ -31,6 +31,21 @@ def transition_for(operacion: str, accion: str) -> str:
     return ACTIONS[(operacion, step_of(operacion, accion))].transition
 
 
+# Where the tablet offers "Definir uniones" on a spool without unions: fitting, where the
+# unions get worked first. A welded or inspected spool given unions late would wait for a
+# fitting that its ARM, already complete, can no longer record.
+DEFINE_UNIONS_IN = {Operacion.ARM}
+
+
+def offers_union_definition(user, operacion: str, accion: str) -> bool:
+    """Whether a list or confirmation of this step offers "Definir uniones" to `user`."""
+    return (
+        operacion in DEFINE_UNIONS_IN
+        and accion != Accion.CANCELAR
+        and user.has_perm("spools.change_union")
+    )
+
+
 def has_action(operacion: str, accion: str) -> bool:
     """Whether the operation has this acción at all (FINALIZAR: only ARM and SOLD)."""
     return (operacion, step_of(operacion, accion)) in ACTIONS

@@ -7,6 +7,8 @@ steps = "t/<str:op>/<int:worker_id>/<str:accion>/"
 urlpatterns = [
     path("", views.operation_step, name="home"),
     path("acciones/", views.acciones, name="acciones"),
+    # Before the steps: a TAG may hold "/" (and "t/<op>/<int>/" must not take a numeric TAG).
+    path("t/uniones/<path:tag>/", views.define_unions_step, name="tablet-definir-uniones"),
     path("t/resultado/<uuid:request_id>/", views.result_step, name="tablet-resultado"),
     path("t/<str:op>/", views.worker_step, name="tablet-trabajador"),
     path("t/<str:op>/<int:worker_id>/", views.action_step, name="tablet-accion"),

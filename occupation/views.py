@@ -11,12 +11,13 @@ the list is sent), where the worker ticks the unions finished and confirms.
 from __future__ import annotations
 
 import uuid
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode, urlsplit
 
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_htmx.http import push_url
 
@@ -25,8 +26,10 @@ from occupation.forms import ActionForm, is_utf8_form
 from occupation.models import ActionRequest
 from occupation.services import MAX_SPOOLS, ActionOutcome, perform_action
 from spools.lifecycle import Accion, Operacion
-from spools.models import Worker
+from spools.models import Spool, Worker
 from spools.rules import ActionError
+from spools.selectors import union_list
+from spools.views import can_define_unions
 
 ACCION_HELP = {
     Accion.TOMAR: "Empezar a trabajar en un spool",
@@ -40,6 +43,7 @@ ACCION_LABELS = {Accion.FINALIZAR: "TERMINAR"}
 REPARACION_HELP = {Accion.COMPLETAR: "Reparado: vuelve a metrología"}
 RESULT_COUNTDOWN = 8  # seconds before the tablet goes back to the start by itself
 can_act = permission_required("spools.perform_actions", raise_exception=True)
+TABLET_PATHS = "/t/"
 
 
 def _operacion(op: str) -> Operacion:
@@ -77,6 +81,20 @@ def spools_url(operacion: str, worker_id: int, accion: str) -> str:
 def union_url(operacion: str, worker_id: int, accion: str, tag: str) -> str:
     url = reverse("tablet-uniones", args=[operacion, worker_id, accion])
     return f"{url}?{urlencode({'tags': tag})}"
+
+
+def safe_volver(value: str) -> str:
+    """`value` if it is a tablet step of this site (a relative path under /t/), else "":
+    a link someone hands us must never lead off the site (no open redirect)."""
+    if not value.startswith(TABLET_PATHS) or len(value) > 2000:
+        return ""
+    if any(c in value for c in "\\\r\n\t") or not url_has_allowed_host_and_scheme(value, None):
+        return ""
+    parts = urlsplit(value)
+    # "/t/../admin/" (or %2e%2e) would climb out of the tablet: only plain segments.
+    if parts.scheme or parts.netloc or ".." in unquote(parts.path).split("/"):
+        return ""
+    return value
 
 
 def after_worker_url(operacion: Operacion, worker_id: int, occupied: dict[int, int]) -> str:
@@ -152,6 +170,7 @@ def _list_context(request: HttpRequest, op: str, worker_id: int, accion: str) ->
     accion_value = _accion(operacion, accion)
     worker = _worker(operacion, worker_id)
     query = request.GET.get("q", "")[:100]
+    here = spools_url(operacion, worker.id, accion_value)
     return {
         "operacion": operacion,
         "accion": accion_value,
@@ -165,6 +184,11 @@ def _list_context(request: HttpRequest, op: str, worker_id: int, accion: str) ->
         "scan_url": reverse("tablet-escaneo", args=[operacion, worker.id, accion_value]),
         "confirm_url": reverse("tablet-confirmar", args=[operacion, worker.id, accion_value]),
         "ws_url": f"/ws/lista/{operacion}/{worker.id}/{accion_value}/",
+        # "Definir uniones" on a row leads back here, to the same search.
+        "can_define_unions": selectors.offers_union_definition(
+            request.user, operacion, accion_value
+        ),
+        "volver": f"{here}?{urlencode({'q': query})}" if query else here,
     }
 
 
@@ -235,6 +259,10 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
             "request_id": uuid.uuid4(),
             "back_url": spools_url(operacion, worker.id, accion_value),
             "max_spools": MAX_SPOOLS,
+            "can_define_unions": selectors.offers_union_definition(
+                request.user, operacion, accion_value
+            ),
+            "volver": request.get_full_path(),  # back to this very confirmation
         },
     )
 
@@ -266,6 +294,21 @@ def union_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> Ht
             "terminar_url": union_url(operacion, worker.id, Accion.FINALIZAR, tag),
         },
     )
+
+
+@permission_required("spools.change_union", raise_exception=True)
+def define_unions_step(request: HttpRequest, tag: str) -> HttpResponse:
+    """/t/uniones/<TAG>/?volver=…: a spool's unions on the tablet, defined with the spool
+    page's own fragment and endpoint, and a big "Volver" to the step that led here."""
+    spool = Spool.objects.filter(tag=tag).first()
+    if spool is None:
+        raise Http404(f"No existe el spool {tag}.")
+    context = {
+        **union_list(spool),
+        "can_define_unions": can_define_unions(request, spool),
+        "volver": safe_volver(request.GET.get("volver", "")) or reverse("home"),
+    }
+    return render(request, "occupation/step_definir_uniones.html", context)
 
 
 @can_act

@@ -33,11 +33,12 @@ def spool_detail(request: HttpRequest, tag: str) -> HttpResponse:
     spool = Spool.objects.filter(tag=tag).first()
     if spool is None:
         raise Http404(f"No existe el spool {tag}.")
-    context = {**spool_page(spool), "can_define_unions": _can_define_unions(request, spool)}
+    context = {**spool_page(spool), "can_define_unions": can_define_unions(request, spool)}
     return render(request, "spools/spool_detail.html", context)
 
 
-def _can_define_unions(request: HttpRequest, spool: Spool) -> bool:
+def can_define_unions(request: HttpRequest, spool: Spool) -> bool:
+    """Whether this account may change the spool's unions here (also the tablet's page)."""
     # A spool gone from the sheet has no row to write its unions to.
     return request.user.has_perm("spools.change_union") and spool.sheet_row is not None
 
@@ -65,7 +66,7 @@ def _union_list(
 ) -> HttpResponse:
     context = {
         **union_list(spool),
-        "can_define_unions": _can_define_unions(request, spool),
+        "can_define_unions": can_define_unions(request, spool),
         "error": error,
     }
     return render(request, "spools/_unions.html", context, status=status)

@@ -27,14 +27,10 @@ from tests.plant import (
 )
 from tests.unions import DAY, at, union
 
-pytestmark = pytest.mark.django_db
+# Every test here works on the small plant (the shared `plant` fixture).
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("plant")]
 
 URL = f"/spools/{ARM_PENDING}/uniones/"
-
-
-@pytest.fixture
-def station(plant, db):
-    return logged_in(station_user())
 
 
 def post(client, accion: str, tag: str = ARM_PENDING, **fields):

@@ -334,3 +334,31 @@ async def test_a_live_list_socket_for_an_action_the_operation_lacks_closes_as_no
     comm.scope["user"] = user
     connected, code = await comm.connect()
     assert not connected and code == 4404
+
+
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_row_pushed_live_offers_definir_uniones_like_a_loaded_one(sheet_store):
+    from channels.db import database_sync_to_async
+    from channels.routing import URLRouter
+    from channels.testing import WebsocketCommunicator
+
+    from occupation.services import ActionCommand, perform_action
+    from tests.plant import ARM_PENDING, build_plant, station_user
+    from zeues.routing import websocket_urlpatterns
+
+    await database_sync_to_async(build_plant)()
+    user = await database_sync_to_async(station_user)()
+    comm = WebsocketCommunicator(URLRouter(websocket_urlpatterns), "/ws/lista/ARM/100/TOMAR/")
+    comm.scope["user"] = user
+    assert (await comm.connect())[0]
+    # MR(93) takes a spool without unions and pauses it: it comes back to DF(100)'s list.
+    for accion in ("TOMAR", "PAUSAR"):
+        await database_sync_to_async(perform_action)(
+            ActionCommand("ARM", accion, 93, [ARM_PENDING])
+        )
+    await comm.receive_from(timeout=2)  # the row leaves
+    back = unescape(await comm.receive_from(timeout=2))  # and comes back
+    await comm.disconnect()
+
+    assert f'href="/t/uniones/{ARM_PENDING}/?volver=%2Ft%2FARM%2F100%2FTOMAR%2F"' in back
