@@ -513,7 +513,7 @@ PAUSES_WITH_UNIONS = (0, 0, 1, 1, 1, 2)
 # registrar"), a last session ended with FINALIZAR rather than COMPLETAR, a welder welding
 # the fitted unions while ARM is still partial.
 RELEASE_EMPTY, FINALIZAR_SHARE, WELD_WHILE_FITTING = 0.06, 0.4, 0.35
-_ARM, _SOLD_OP = Operacion.ARM, Operacion.SOLD
+_ARM_OP, _SOLD_OP = Operacion.ARM, Operacion.SOLD
 
 
 class SpoolHistory:
@@ -570,23 +570,23 @@ class SpoolHistory:
 
     def remaining(self, op: str) -> list[int]:
         """N_UNION of the unions that count for `op` and are not done yet."""
-        if op == _ARM:
+        if op == _ARM_OP:
             return [n for n in self.numbers if n not in self.fitted]
         return [n for n in self.to_weld if n not in self.welded]
 
     def selectable(self, op: str) -> list[int]:
         """What a session of `op` may register now (SOLD: only the fitted ones)."""
         left = self.remaining(op)
-        return left if op == _ARM else [n for n in left if n in self.fitted]
+        return left if op == _ARM_OP else [n for n in left if n in self.fitted]
 
     def _register(self, op: str, numbers: list[int]) -> tuple[int, ...]:
-        (self.fitted if op == _ARM else self.welded).update(numbers)
+        (self.fitted if op == _ARM_OP else self.welded).update(numbers)
         return tuple(numbers)
 
     def pick(self, op: str) -> tuple[int, ...]:
         """The unions a paused session finishes: some of the selectable ones, mostly in
         drawing order, never the last one that counts (registering it would complete)."""
-        if not self.unions or op not in (_ARM, _SOLD_OP):
+        if not self.unions or op not in (_ARM_OP, _SOLD_OP):
             return ()
         selectable = self.selectable(op)
         most = min(len(selectable), len(self.remaining(op)) - 1)
@@ -599,7 +599,7 @@ class SpoolHistory:
 
     def finish(self, op: str) -> tuple[int, ...]:
         """The unions the completing session finishes: every one still to do."""
-        if not self.unions or op not in (_ARM, _SOLD_OP):
+        if not self.unions or op not in (_ARM_OP, _SOLD_OP):
             return ()
         return self._register(op, self.selectable(op))
 
@@ -718,7 +718,7 @@ class SpoolHistory:
 
     def first_work(self) -> int | None:
         """Index of the first ARM / SOLD act: no union date is older than it."""
-        ops = (_ARM, _SOLD_OP)
+        ops = (_ARM_OP, _SOLD_OP)
         return next((i for i, a in enumerate(self.acts) if a.step.operacion in ops), None)
 
     def shift(self, delta: timedelta) -> None:

@@ -740,3 +740,14 @@ def test_unions_cost_no_api_call_more(loaded):
     assert calls["spreadsheets.get"] <= 2
     # The inspection's peek, Trabajadores/Roles/Metadata, Operaciones with Uniones.
     assert calls["values.batchGet"] == 3
+
+
+def test_every_active_fitter_has_fitted_unions_in_the_demo():
+    """Mi registro shows real numbers whichever armador or ayudante a tablet picks."""
+    from spools.models import ROL_ARMADOR, ROL_AYUDANTE
+
+    book = demo.build_demo()
+    rows = book.sheets()[UNIONES]
+    fitted = {r[rows[0].index("ARM_WORKER")] for r in rows[1:]} - {""}
+    fitters = {w.short for w in demo.DEMO_WORKERS if w.has_role(ROL_ARMADOR, ROL_AYUDANTE)}
+    assert fitters <= fitted
