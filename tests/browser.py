@@ -80,6 +80,8 @@ class Server:
         self.log = tempfile.TemporaryFile()
 
     def log_text(self) -> str:
+        if self.log.closed:
+            return self._last_log
         self.log.seek(0)
         return self.log.read().decode(errors="replace")
 
@@ -119,6 +121,9 @@ class Server:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
+        if not self.log.closed:
+            self._last_log = self.log_text()
+            self.log.close()
 
 
 def session_key_for(user) -> str:

@@ -75,6 +75,26 @@ def assert_every_metadata_row_once_in_order() -> None:
     assert set(expected) == {str(i) for i in Event.objects.values_list("id", flat=True)}
 
 
+def assert_every_metadata_row_once_in_spool_order() -> None:
+    """Each Metadata row exactly once, and each spool's rows in the order of its changes.
+
+    With several tablets committing at once on PostgreSQL, outbox ids come from a sequence
+    taken before commit, so two spools' rows may land in either order; one spool's changes
+    are serialised by its row lock and keep theirs.
+    """
+    landed = metadata_ids()
+    entries = [e.metadata_row for e in OutboxEntry.objects.order_by("id") if e.metadata_row]
+    assert len(set(landed)) == len(landed)
+    assert sorted(landed) == sorted(m["ID"] for m in entries)
+    position = {row_id: i for i, row_id in enumerate(landed)}
+    by_spool: dict[str, list[int]] = {}
+    for m in entries:
+        by_spool.setdefault(m["TAG_SPOOL"], []).append(position[m["ID"]])
+    for tag, places in by_spool.items():
+        assert places == sorted(places), tag
+    assert set(landed) == {str(i) for i in Event.objects.values_list("id", flat=True)}
+
+
 def wait_until(condition: Callable[[], bool], seconds: float, what: str, poll=0.01) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
