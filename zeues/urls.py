@@ -15,3 +15,6 @@ urlpatterns = [
     path("", include("dashboard.urls")),
     path("", include("spools.urls")),
 ]
+
+# Django's own 404 page would show its English text ("No Worker matches the given query.").
+handler404 = "spools.middleware.page_not_found"
