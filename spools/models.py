@@ -767,6 +767,18 @@ class SyncRequest(models.Model):
         return f"pedido #{self.pk} ({'atendido' if self.served_at else 'pendiente'})"
 
 
+class SyncErrorKind(models.TextChoices):
+    """What kind of trouble the sync last met: /healthz publishes this, never the text."""
+
+    CONEXION = "conexion", "sin conexión"
+    CUOTA = "cuota", "cuota"
+    SERVIDOR = "servidor", "error del servidor"
+    TIEMPO = "tiempo", "tiempo de espera"
+    ACCESO = "acceso", "sin permiso"
+    ESTRUCTURA = "estructura", "estructura del libro"
+    OTRO = "otro", "otro"
+
+
 class SyncState(models.Model):
     """One row: how the workbook sync is doing (shown by /healthz)."""
 
@@ -776,6 +788,11 @@ class SyncState(models.Model):
     last_flush_at = models.DateTimeField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    # The last error classified (what /healthz shows instead of the text, which may name
+    # the spreadsheet), its HTTP status if any, and since when errors of that kind go on.
+    last_error_kind = models.CharField(max_length=20, blank=True, choices=SyncErrorKind.choices)
+    last_error_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error_since = models.DateTimeField(null=True, blank=True)
     # Required columns missing in the workbook: writes are refused while this is set.
     structure_error = models.TextField(blank=True)
     # Where the flusher found things last time (a guess to check, never trusted blindly):

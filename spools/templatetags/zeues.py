@@ -10,10 +10,22 @@ from django.urls import reverse
 register = template.Library()
 
 
+_ID_ESCAPED = re.compile(r"[^A-Za-z0-9-]")
+
+
+def _escape_id_char(match: re.Match) -> str:
+    return "".join(f"_{b:02X}" for b in match[0].encode())
+
+
 @register.filter
 def dom_id(tag: str) -> str:
-    """A TAG_SPOOL as an element id suffix (ids are targets of out-of-band swaps)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "_", str(tag))
+    """A TAG_SPOOL as an element id suffix (ids are targets of out-of-band swaps).
+
+    Injective, so two tags never share an id (a live delete must remove only its own
+    row): letters, digits and `-` stay, every other byte of the UTF-8 text, `_` included,
+    becomes `_XX` (hex). `A/1` → `A_2F1`, `A_1` → `A_5F1`. Valid in an HTML id and a CSS
+    selector; the templates prefix it (`spool-`), so it never starts an id with a digit."""
+    return _ID_ESCAPED.sub(_escape_id_char, str(tag))
 
 
 @register.filter

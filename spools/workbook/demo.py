@@ -82,6 +82,7 @@ from spools.workbook.columns import (
     UNIONES_COLUMNS,
     Col,
     HeaderMap,
+    column_letter,
 )
 from spools.workbook.outbox import metadata_row
 from spools.workbook.rows import counter_cells, new_union_row
@@ -1105,16 +1106,32 @@ class WorkbookCheck:
     non_empty: frozenset[str]  # other sheets that hold something (kept)
 
 
+# How much of another sheet is peeked at to tell an empty leftover from the office's data.
+PEEK_ROWS, PEEK_COLS = 20, 26
+
+
+def _peek_range(ws: Any) -> str | None:
+    """The top-left of a sheet, within its grid: a range past the grid's edge is refused
+    whole (400 "exceeds grid limits"), so a 5-column sheet is read as A1:E20. None for a
+    sheet with no cells at all."""
+    rows, cols = min(PEEK_ROWS, ws.row_count), min(PEEK_COLS, ws.col_count)
+    if rows < 1 or cols < 1:
+        return None
+    return sheets.sheet_range(ws.title, f"A1:{column_letter(cols - 1)}{rows}")
+
+
 def inspect_workbook(wb: Any) -> WorkbookCheck:
     """Sheets of `wb` (a gspread Spreadsheet), how many spools Operaciones holds, and which
     other sheets have data (those are the office's and are never deleted)."""
-    titles = {ws.title: ws.id for ws in wb.worksheets()}
-    others = [t for t in titles if t not in ZEUES_SHEETS]
+    worksheets = wb.worksheets()  # the metadata read: titles, ids and grid sizes
+    titles = {ws.title: ws.id for ws in worksheets}
+    peeks = {ws.title: _peek_range(ws) for ws in worksheets if ws.title not in ZEUES_SHEETS}
+    others = [t for t, rng in peeks.items() if rng is not None]
     ranges = []
     if OPERACIONES in titles:
         ranges.append(sheets.sheet_range(OPERACIONES))
     # A peek at the top-left of the other sheets: the default empty sheet goes, the rest stay.
-    ranges += [sheets.sheet_range(t, "A1:Z20") for t in others]
+    ranges += [peeks[t] for t in others]
     values = sheets.read_ranges(ranges) if ranges else []
     count = 0
     if OPERACIONES in titles:

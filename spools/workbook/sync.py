@@ -31,6 +31,7 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import re
 import socket
 import threading
 import time
@@ -44,7 +45,7 @@ from django.db.models import DateTimeField, ExpressionWrapper, Max, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
-from spools.models import OutboxEntry, SyncLease, SyncRequest, SyncState
+from spools.models import OutboxEntry, SyncErrorKind, SyncLease, SyncRequest, SyncState
 from spools.signals import spools_changed
 from spools.workbook import flush as flush_steps
 from spools.workbook import gateway as sheets
@@ -181,7 +182,7 @@ def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
             if workers_due(state):
                 pull_workers(state, result.pulled)
         _cycle(state, entries, do_pull, result, holder)
-        state.last_error = ""
+        _clear_error(state)
     except LeaseLost as exc:
         result.error = str(exc)
         result.lease_lost = True
@@ -189,23 +190,78 @@ def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
         return result  # nothing of this cycle is saved: the holder's state wins
     except MissingColumnError as exc:
         state.structure_error = str(exc)
+        _note_kind(state, SyncErrorKind.ESTRUCTURA)
         result.error = str(exc)
         log.error("Workbook structure: %s", exc)
     except (sheets.SheetUnavailableError, sheets.SheetAPIError) as exc:
         result.error = str(exc)
         state.last_error = str(exc)[:2000]
         state.last_error_at = timezone.now()
+        _note_kind(state, *classify_error(exc))
         log.warning("Sync cycle failed, will retry: %s", exc)
     except Exception as exc:  # noqa: BLE001 - anything else is reported, never silent
         log.exception("Sync cycle crashed")
         result.error = f"{type(exc).__name__}: {exc}"[:2000]
         state.last_error = result.error
         state.last_error_at = timezone.now()
+        _note_kind(state, SyncErrorKind.OTRO)
     if result.pull_error and not result.error:
         state.last_error = f"La lectura del libro falló: {result.pull_error}"
         state.last_error_at = timezone.now()
+        _note_kind(state, SyncErrorKind.OTRO)
     state.save()
     return result
+
+
+# The gateway words the last failure of its retries into SheetUnavailableError's text:
+# "(HTTP 429: …)", "(ReadTimeout: …)", "(ConnectionError: …)"; the first one is the reason.
+_UNAVAILABLE_REASON = re.compile(r"\((?:HTTP (\d{3})|(\w+)):")
+
+
+def classify_error(exc: Exception) -> tuple[SyncErrorKind, int | None]:
+    """The kind of a workbook error and its HTTP status, if any: what /healthz publishes
+    (the text may name the spreadsheet, and stays in SyncState.last_error and the log)."""
+    if isinstance(exc, MissingColumnError):
+        return SyncErrorKind.ESTRUCTURA, None
+    if isinstance(exc, sheets.SheetAPIError):
+        status = exc.response.status_code
+        return _kind_of_status(status), status
+    if isinstance(exc, sheets.SheetUnavailableError):
+        m = _UNAVAILABLE_REASON.search(str(exc))
+        if m and m[1]:
+            return _kind_of_status(int(m[1])), int(m[1])
+        if m and m[2].endswith("Timeout"):
+            return SyncErrorKind.TIEMPO, None
+        if m and m[2].endswith("ConnectionError"):
+            return SyncErrorKind.CONEXION, None
+    return SyncErrorKind.OTRO, None
+
+
+def _kind_of_status(status: int) -> SyncErrorKind:
+    if status == 429:
+        return SyncErrorKind.CUOTA
+    if status in (401, 403):
+        return SyncErrorKind.ACCESO
+    if status == 408:
+        return SyncErrorKind.TIEMPO
+    return SyncErrorKind.SERVIDOR if status >= 500 else SyncErrorKind.OTRO
+
+
+def _note_kind(state: SyncState, kind: SyncErrorKind, status: int | None = None) -> None:
+    """Record the error's kind; `last_error_since` moves only when the kind changes, so it
+    says since when the workbook has been failing that way."""
+    if state.last_error_kind != kind or state.last_error_since is None:
+        state.last_error_since = timezone.now()
+    state.last_error_kind = kind
+    state.last_error_status = status
+
+
+def _clear_error(state: SyncState) -> None:
+    state.last_error = ""
+    if state.structure_error:  # a pull can note a missing column and still succeed
+        _note_kind(state, SyncErrorKind.ESTRUCTURA)
+    else:
+        state.last_error_kind, state.last_error_status, state.last_error_since = "", None, None
 
 
 def _cycle(
