@@ -104,6 +104,27 @@ def test_a_workbook_too_slow_to_answer_shows_tiempo_de_espera(plant, sheet_store
     assert_no_details(sheet)
 
 
+def test_a_change_whose_row_is_gone_stays_reported_until_a_clean_flush(plant, client):
+    from spools.workbook.sync import flush_until_empty
+    from tests.plant import ARM_PENDING
+
+    ws = open_workbook().worksheet(OPERACIONES)
+    ws.delete_rows(ws.find(ARM_PENDING).row)  # the office deletes the row; no pull yet
+    assert perform_action(ActionCommand("ARM", "TOMAR", 93, [ARM_PENDING])).status == 200
+
+    flush_until_empty()
+
+    sheet = sheet_health(client)
+    assert sheet["last_error_kind"] == "otro"
+    assert_no_details(sheet)
+    assert ARM_PENDING in SyncState.get().last_error  # the details, for the admin and log
+    assert (
+        perform_action(ActionCommand("ARM", "PAUSAR", 93, ["MK-1923-TW-17422-003"])).status == 200
+    )
+    flush_until_empty()  # a flush with nothing refused
+    assert sheet_health(client)["last_error"] is None
+
+
 # --- DOM ids: one per TAG ------------------------------------------------------------------
 
 VALID_ID = re.compile(r"^[A-Za-z][A-Za-z0-9_-]*$")  # an HTML id and a plain CSS #selector

@@ -181,8 +181,13 @@ def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
             result.pulled = PullResult()
             if workers_due(state):
                 pull_workers(state, result.pulled)
+        started = timezone.now()
         _cycle(state, entries, do_pull, result, holder)
-        _clear_error(state)
+        if state.last_error_at and state.last_error_at >= started and state.last_error:
+            # This flush refused some entries (their row is gone): say so until a clean one.
+            _note_kind(state, SyncErrorKind.OTRO)
+        else:
+            _clear_error(state)
     except LeaseLost as exc:
         result.error = str(exc)
         result.lease_lost = True
