@@ -194,6 +194,7 @@ class Spool(models.Model):
             ("perform_actions", "Puede registrar acciones de la tableta"),
             ("view_dashboard", "Puede ver el dashboard"),
             ("override_spool", "Puede desbloquear y liberar spools (supervisor)"),
+            ("view_supervision", "Puede ver los informes de supervisión"),
         ]
         indexes = [
             models.Index(fields=["arm", "sold"]),

@@ -128,7 +128,10 @@ def ensure_groups() -> None:
     from django.contrib.auth.models import Group, Permission
 
     groups = importlib.import_module("spools.migrations.0002_groups").GROUPS
-    grants = importlib.import_module("spools.migrations.0006_union_permissions").GRANTS
+    grants: dict[str, list[str]] = {}
+    for migration in ("0006_union_permissions", "0011_supervision_permission"):
+        for name, perms in importlib.import_module(f"spools.migrations.{migration}").GRANTS.items():
+            grants.setdefault(name, []).extend(perms)
     for name, perms in groups.items():
         group, created = Group.objects.get_or_create(name=name)
         if created or not group.permissions.exists():

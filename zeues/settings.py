@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "spools",
     "occupation",
     "dashboard",
+    "supervision",
     "bench",  # tooling: `manage.py bench`; nothing imports it
 ]
 
@@ -199,6 +200,53 @@ ZEUES_SHEET_MIN_WRITE_INTERVAL = float(os.environ.get("ZEUES_SHEET_MIN_WRITE_INT
 # The web process runs the sync loop itself (flush after each action, pull on a timer);
 # with a separate `sync_sheets` worker the database lease makes one of them do the work.
 ZEUES_SYNC_IN_WEB = env_bool("ZEUES_SYNC_IN_WEB", True)
+
+
+def env_codes(name: str, default: dict[str, str]) -> dict[str, str]:
+    """A list of reason codes the plant may change: `codigo:Etiqueta,codigo:Etiqueta`."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    codes = {}
+    for item in filter(str.strip, value.split(",")):
+        code, _, label = item.partition(":")
+        codes[code.strip()] = label.strip() or code.strip()
+    return codes
+
+
+# Consecutive METROLOGÍA rejections that block a spool (BLOQUEADO); 0 = never block.
+ZEUES_MAX_REPAIR_CYCLES = int(os.environ.get("ZEUES_MAX_REPAIR_CYCLES", "3"))
+# Why a spool was rejected (METROLOGÍA RECHAZADO) and why work stopped (PAUSAR).
+ZEUES_MOTIVOS_RECHAZO = env_codes(
+    "ZEUES_MOTIVOS_RECHAZO",
+    {
+        "porosidad": "Porosidad",
+        "falta_fusion": "Falta de fusión",
+        "falta_penetracion": "Falta de penetración",
+        "socavado": "Socavado",
+        "fisura": "Fisura",
+        "escoria": "Inclusión de escoria",
+        "desalineamiento": "Desalineamiento",
+        "dimensional": "Dimensional",
+        "otro": "Otro",
+    },
+)
+ZEUES_MOTIVOS_PAUSA = env_codes(
+    "ZEUES_MOTIVOS_PAUSA",
+    {
+        "fin_turno": "Fin de turno",
+        "falta_material": "Falta de material",
+        "esperando_armado": "Esperando armado",
+        "esperando_grua": "Esperando grúa",
+        "consumibles": "Faltan consumibles",
+        "calidad": "Problema de calidad",
+        "otro": "Otro",
+    },
+)
+# The repair rate above which a welder needs attention (inspectors watch about 5%).
+ZEUES_REPAIR_RATE_LINE = float(os.environ.get("ZEUES_REPAIR_RATE_LINE", "0.05"))
+# Workers confirm who they are with a PIN after choosing their name from the list.
+ZEUES_WORKER_PIN = env_bool("ZEUES_WORKER_PIN", False)
 
 LOGGING = {
     "version": 1,

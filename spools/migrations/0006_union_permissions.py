@@ -16,22 +16,30 @@ def _permission(apps, perm: str):
     return Permission.objects.get(content_type__app_label=app_label, codename=codename)
 
 
-def grant(apps, schema_editor):
-    # The Union model came with 0005: its permissions exist only after post_migrate.
+def grant_all(apps, grants: dict[str, list[str]]) -> None:
+    # A permission added with a model (or its Meta) exists only after post_migrate.
     for app_config in apps.get_app_configs():
         app_config.models_module = True
         create_permissions(app_config, apps=apps, verbosity=0)
         app_config.models_module = None
     Group = apps.get_model("auth", "Group")
-    for name, perms in GRANTS.items():
+    for name, perms in grants.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.add(*(_permission(apps, p) for p in perms))
 
 
-def revoke(apps, schema_editor):
+def revoke_all(apps, grants: dict[str, list[str]]) -> None:
     Group = apps.get_model("auth", "Group")
-    for group in Group.objects.filter(name__in=GRANTS):
-        group.permissions.remove(*(_permission(apps, p) for p in GRANTS[group.name]))
+    for group in Group.objects.filter(name__in=grants):
+        group.permissions.remove(*(_permission(apps, p) for p in grants[group.name]))
+
+
+def grant(apps, schema_editor):
+    grant_all(apps, GRANTS)
+
+
+def revoke(apps, schema_editor):
+    revoke_all(apps, GRANTS)
 
 
 class Migration(migrations.Migration):
