@@ -381,7 +381,9 @@ def test_rerun_fills_only_the_rows_still_empty(sheet_store):
     kept_version = header.get(rows[mk3 - 1], "version")
     ws = open_workbook().worksheet(OPERACIONES)
     ws.update_cell(mk3, header.col("Estado_Detalle") + 1, "")
-    ws.append_row(["MK-100", "OT-9"], value_input_option="RAW")  # the office adds a spool
+    # The office adds a spool below the others (column A's table: with the whole sheet as
+    # the range, Google appends after the rightmost table of the last row, in column O).
+    ws.append_row(["MK-100", "OT-9"], value_input_option="RAW", table_range="A:A")
 
     out = run()
 

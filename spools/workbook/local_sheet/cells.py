@@ -5,13 +5,19 @@ A stored cell is one of
   * ``int`` / ``float`` — a number, ``bool`` — a boolean,
   * ``{"v": serial, "n": pattern}`` — a date/time: the serial number and the strftime pattern it
     was typed in (so FORMATTED_VALUE gives back what the person typed),
+  * ``{"v": number, "g": decimals}`` — a number typed with digit grouping (``2,000,000.01`` in
+    en_US): Google keeps the grouped format it was typed in,
   * ``{"f": "=...", "v": value}`` — a formula and its computed value.
 Plain text and numbers stay bare so whole rows can be served without touching each cell.
+
+Numbers are read and written the way the spreadsheet's ``locale`` does: es_CL (the plant's
+sheet, and the default) writes ``1,5``, en_US writes ``1.5``.
 """
 
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 import operator
@@ -30,7 +36,13 @@ FORMATTED_STRING = "FORMATTED_STRING"
 EPOCH = datetime(1899, 12, 30)
 _MAX_EXACT_INT = 2**53
 
+# Decimal-comma locales: es_CL 1,5 (either mark is read as decimal, as the backend always did);
+# decimal-point locales (en_US and any locale not listed) take "," only as digit grouping.
+_COMMA_LANGUAGES = frozenset({"es", "pt", "fr", "de", "it", "nl"})
+_POINT_LOCALES = frozenset({"es_MX", "es_US", "es_419", "de_CH"})
 _NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?$")
+_POINT_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_GROUPED_RE = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.(\d*))?$")
 _DMY_RE = re.compile(r"^(\d{1,2})([-/])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$")
 _ISO_RE = re.compile(
     r"^(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?$"
@@ -43,6 +55,13 @@ _FALSE = {"FALSE", "FALSO"}
 
 class BadValue(ValueError):
     """A JSON value the API does not accept in ``values``."""
+
+
+@functools.lru_cache(maxsize=64)
+def decimal_comma(locale: str) -> bool:
+    """True when the locale writes the decimal mark as a comma (es_CL ``1,5``)."""
+    language = locale.split("_", 1)[0].lower()
+    return language in _COMMA_LANGUAGES and locale not in _POINT_LOCALES
 
 
 def normalize_number(x: int | float) -> int | float:
@@ -147,8 +166,30 @@ def evaluate_formula(formula: str) -> Any:
         return "#ERROR!"
 
 
-def parse_user_entered(text: str) -> Any:
-    """A string typed into a cell, read the es_CL way."""
+def _number(text: str) -> int | float:
+    if re.fullmatch(r"[+-]?\d+", text):
+        return normalize_number(int(text))
+    return normalize_number(float(text))
+
+
+def parse_number(text: str, locale: str) -> Any:
+    """A typed number as the locale reads it; None when it is not one.
+
+    es_CL: ``1,5`` and ``1.5`` are 1.5. en_US: ``1.5`` is 1.5, ``2,000,000.01`` is a number
+    that keeps its grouped format, and ``1,5`` (a comma that is not grouping) is not a number.
+    """
+    if decimal_comma(locale):
+        return _number(text.replace(",", ".")) if _NUMBER_RE.match(text) else None
+    if _POINT_NUMBER_RE.match(text):
+        return _number(text)
+    grouped = _GROUPED_RE.match(text)
+    if grouped is None:
+        return None
+    return {"v": _number(text.replace(",", "")), "g": len(grouped.group(1) or "")}
+
+
+def parse_user_entered(text: str, locale: str) -> Any:
+    """A string typed into a cell, read the way the spreadsheet's locale reads it."""
     if text == "":
         return ""
     if text[0] == "'":
@@ -161,22 +202,20 @@ def parse_user_entered(text: str) -> Any:
         return True
     if up in _FALSE:
         return False
-    if _NUMBER_RE.match(s):
-        num = s.replace(",", ".")
-        if re.fullmatch(r"[+-]?\d+", num):
-            return normalize_number(int(num))
-        return normalize_number(float(num))
+    number = parse_number(s, locale)
+    if number is not None:
+        return number
     parsed = _parse_date(s) or _parse_time(s)
     if parsed is not None:
         return parsed
     return text
 
 
-def to_cell(value: Any, option: str) -> Any:
+def to_cell(value: Any, option: str, locale: str) -> Any:
     """A JSON input value → stored cell. ``None`` is handled by the caller (cell skipped)."""
     t = type(value)
     if t is str:
-        return value if option == RAW else parse_user_entered(value)
+        return value if option == RAW else parse_user_entered(value, locale)
     if t is bool:
         return value
     if t is int or t is float:
@@ -184,18 +223,27 @@ def to_cell(value: Any, option: str) -> Any:
     raise BadValue(value)
 
 
-def format_number(x: int | float) -> str:
-    """The es_CL automatic number format: decimal comma, no grouping."""
+def format_number(x: int | float, locale: str) -> str:
+    """Google's automatic number format: no digit grouping, the locale's decimal mark."""
     if type(x) is int:
         return str(x)
     text = format(x, ".15g").replace("e", "E")
     if "E" in text:
         mant, exp = text.split("E")
         text = f"{mant}E{exp[0]}{exp[1:].lstrip('0') or '0'}"
-    return text.replace(".", ",")
+    return text.replace(".", ",") if decimal_comma(locale) else text
 
 
-def render(cell: Any, vro: str, dtro: str) -> Any:
+def format_grouped(x: int | float, decimals: int, locale: str) -> str:
+    """A number typed with grouping, shown as typed: en_US ``2,000,000.01``."""
+    text = f"{x:,.{decimals}f}"
+    return text.translate(_SWAP_MARKS) if decimal_comma(locale) else text
+
+
+_SWAP_MARKS = str.maketrans({",": ".", ".": ","})
+
+
+def render(cell: Any, vro: str, dtro: str, locale: str) -> Any:
     """One stored cell as the API returns it for that valueRenderOption/dateTimeRenderOption."""
     t = type(cell)
     if t is str:
@@ -205,11 +253,13 @@ def render(cell: Any, vro: str, dtro: str) -> Any:
             return "TRUE" if cell else "FALSE"
         return cell
     if t is int or t is float:
-        return format_number(cell) if vro == FORMATTED else cell
+        return format_number(cell, locale) if vro == FORMATTED else cell
     if "f" in cell:
         if vro == FORMULA:
             return cell["f"]
-        return render(cell["v"], vro, dtro)
+        return render(cell["v"], vro, dtro, locale)
+    if "g" in cell:
+        return format_grouped(cell["v"], cell["g"], locale) if vro == FORMATTED else cell["v"]
     if vro == FORMATTED or dtro == FORMATTED_STRING:
         return from_serial(cell["v"]).strftime(cell["n"])
     return cell["v"]
@@ -240,24 +290,25 @@ def _trimmed(values: list) -> list:
     return values
 
 
-def render_row(row: list, vro: str, dtro: str) -> list:
+def render_row(row: list, vro: str, dtro: str, locale: str) -> list:
     """A stored row as the API returns it, trailing empties trimmed."""
-    return _trimmed([c if c.__class__ is str else render(c, vro, dtro) for c in row])
+    return _trimmed([c if c.__class__ is str else render(c, vro, dtro, locale) for c in row])
 
 
-def encode_row(row: list) -> tuple[int, int, int, str, str | None, str | None]:
+def encode_row(row: list, locale: str) -> tuple[int, int, int, str, str | None, str | None]:
     """A trimmed, non-empty row → (n, lead, kind, data, unformatted, formatted) for storage.
 
     The two renderings are stored (None when equal to ``data``) so that reads, far more
-    frequent than writes, copy JSON instead of rendering cell by cell.
+    frequent than writes, copy JSON instead of rendering cell by cell. The formatted one is in
+    the spreadsheet's locale: changing the locale re-encodes the rows holding numbers.
     """
     lead = 0
     while row[lead] == "" and row[lead].__class__ is str:
         lead += 1
     kind = row_kind(row)
     data = _dumps(row)
-    unf = _dumps(render_row(row, UNFORMATTED, SERIAL)) if kind >= DATES else None
-    fmt = _dumps(render_row(row, FORMATTED, SERIAL)) if kind >= NUMBERS else None
+    unf = _dumps(render_row(row, UNFORMATTED, SERIAL, locale)) if kind >= DATES else None
+    fmt = _dumps(render_row(row, FORMATTED, SERIAL, locale)) if kind >= NUMBERS else None
     return len(row), lead, kind, data, unf, fmt
 
 

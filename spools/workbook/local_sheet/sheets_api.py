@@ -333,6 +333,9 @@ def update_spreadsheet_properties(book: Book, req: dict) -> dict:
         value = props.get(path)
         if not isinstance(value, str) or not value:
             raise RequestError(f"{path} cannot be empty")
+        if path == "locale":
+            book.set_locale(value)  # FORMATTED_VALUE follows the new locale from now on
+            continue
         book.con.execute(
             f"UPDATE spreadsheet SET {columns[path]}=? WHERE id=?",
             (value, book.spreadsheet_id),

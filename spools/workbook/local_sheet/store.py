@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from .cells import encode_row
+from .cells import NUMBERS, encode_row
 from .errors import ApiError
 
 T = TypeVar("T")
@@ -130,7 +130,43 @@ class Book:
         self._rows: dict[int, dict[int, list]] = {}
         self._rids: dict[int, dict[int, int | None]] = {}
         self._dirty: dict[int, set[int]] = {}
+        self._locale: str | None = None
         self.wrote = False
+
+    # ---- the spreadsheet's locale -------------------------------------------------------
+    @property
+    def locale(self) -> str:
+        """How numbers are typed and shown (``es_CL`` writes ``1,5``, ``en_US`` ``1.5``)."""
+        if self._locale is None:
+            row = self.con.execute(
+                "SELECT locale FROM spreadsheet WHERE id=?", (self.spreadsheet_id,)
+            ).fetchone()
+            self._locale = row[0] if row else LOCALE
+        return self._locale
+
+    def set_locale(self, locale: str) -> None:
+        """A new locale; the stored FORMATTED_VALUE renderings are redone in it."""
+        if locale == self.locale:
+            return
+        self.flush()
+        self.wrote = True
+        self.con.execute(
+            "UPDATE spreadsheet SET locale=? WHERE id=?", (locale, self.spreadsheet_id)
+        )
+        self._locale = locale
+        for sheet in self.sheets():
+            self._rerender(sheet.sheet_id)
+
+    def _rerender(self, sheet_id: int) -> None:
+        """Re-encode the rows whose rendering depends on the locale (those holding numbers)."""
+        self.forget_rows(sheet_id)
+        rows = self.con.execute(
+            "SELECT d.rid, d.data " + self._JOIN + "AND d.kind >= ?", (sheet_id, NUMBERS)
+        ).fetchall()
+        self.con.executemany(
+            "UPDATE rowdata SET n=?, lead=?, kind=?, data=?, unf=?, fmt=? WHERE rid=?",
+            [(*encode_row(json.loads(data), self.locale), rid) for rid, data in rows],
+        )
 
     # ---- sheets -------------------------------------------------------------------------
     def sheets(self) -> list[Sheet]:
@@ -282,9 +318,9 @@ class Book:
                         deletes.append((rid, sheet_id, r))
                         rids[r] = None
                 elif rid is not None:
-                    updates.append((*encode_row(cells), rid))
+                    updates.append((*encode_row(cells, self.locale), rid))
                 else:
-                    inserts.append((r, encode_row(cells)))
+                    inserts.append((r, encode_row(cells, self.locale)))
             if deletes:
                 self.con.executemany("DELETE FROM rowdata WHERE rid=?", [d[:1] for d in deletes])
                 self.con.executemany(
@@ -397,31 +433,6 @@ class Book:
             rids[r] = rid
             self.touch(sheet_id, r)
         self.flush()
-
-    def _data_rows(
-        self, sheet_id: int, r0: int, r1: int, c0: int, c1: int, order: str
-    ) -> Iterator[int]:
-        self.flush()
-        cur = self.con.execute(
-            "SELECT p.r, d.n, d.lead, d.data "
-            + self._JOIN
-            + f"AND p.r BETWEEN ? AND ? AND d.lead <= ? AND d.n - 1 >= ? ORDER BY p.r {order}",
-            (sheet_id, r0, r1, c1, c0),
-        )
-        for r, n, lead, data in cur:
-            if lead >= c0 or n - 1 <= c1:
-                yield r
-                continue
-            cells = json.loads(data)[c0 : c1 + 1]
-            if any(not (c == "" and c.__class__ is str) for c in cells):
-                yield r
-
-    def data_rows_in(self, sheet_id: int, r0: int, r1: int, c0: int, c1: int) -> Iterator[int]:
-        """Rows in [r0, r1] holding a non-empty cell in columns [c0, c1], top to bottom."""
-        return self._data_rows(sheet_id, r0, r1, c0, c1, "ASC")
-
-    def last_data_row_in(self, sheet_id: int, r0: int, r1: int, c0: int, c1: int) -> int | None:
-        return next(self._data_rows(sheet_id, r0, r1, c0, c1, "DESC"), None)
 
     def col_extent(self, sheet_id: int, r0: int, r1: int) -> tuple[int, int]:
         """(first, last) non-empty column over the stored rows in [r0, r1]."""

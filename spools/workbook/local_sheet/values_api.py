@@ -18,6 +18,7 @@ from .ranges import (
     split_range,
 )
 from .store import Book, Sheet
+from .tables import find_table
 
 WHOLE = Bounds(0, 0, None, None)
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -87,7 +88,7 @@ def range_label(sheet: Sheet, bounds: Bounds) -> str:
 
 
 # ---- reading ---------------------------------------------------------------------------------
-def _row_values(row: tuple, c0: int, c1: int, vro: str, dtro: str) -> list:
+def _row_values(row: tuple, c0: int, c1: int, vro: str, dtro: str, locale: str) -> list:
     """One stored row's cells in columns [c0, c1], rendered and trimmed."""
     _r, _n, kind, data, unf, fmt = row
     pre = C.prerendered(kind, data, unf, fmt, vro, dtro)
@@ -96,7 +97,7 @@ def _row_values(row: tuple, c0: int, c1: int, vro: str, dtro: str) -> list:
         while out and out[-1] == "" and out[-1].__class__ is str:
             out.pop()
         return out
-    return C.render_row(json.loads(data)[c0 : c1 + 1], vro, dtro)
+    return C.render_row(json.loads(data)[c0 : c1 + 1], vro, dtro, locale)
 
 
 def _rows_major(book: Book, sheet: Sheet, b: Bounds, vro: str, dtro: str) -> str:
@@ -106,13 +107,14 @@ def _rows_major(book: Book, sheet: Sheet, b: Bounds, vro: str, dtro: str) -> str
     parts: list[str] = []
     expected = b.r0
     whole_rows = c0 == 0
+    locale = book.locale
     for row in book.scan(sheet.sheet_id, b.r0, b.r1):
         r, n, kind, data, unf, fmt = row
         piece = None
         if whole_rows and n <= c1 + 1:
             piece = C.prerendered(kind, data, unf, fmt, vro, dtro)
         if piece is None or piece == "[]":
-            out = _row_values(row, c0, c1, vro, dtro)
+            out = _row_values(row, c0, c1, vro, dtro, locale)
             if not out:
                 continue
             piece = _dumps(out)
@@ -128,7 +130,7 @@ def _columns_major(book: Book, sheet: Sheet, b: Bounds, vro: str, dtro: str) -> 
     assert b.r1 is not None and b.c1 is not None
     grid: list[tuple[int, list]] = []
     for row in book.scan(sheet.sheet_id, b.r0, b.r1):
-        out = _row_values(row, b.c0, b.c1, vro, dtro)
+        out = _row_values(row, b.c0, b.c1, vro, dtro, book.locale)
         if out:
             grid.append((row[0] - b.r0, out))
     width = max((len(out) for _, out in grid), default=0)
@@ -201,11 +203,11 @@ def _matrix(body: dict, default_major: str = "ROWS") -> list[list]:
     return [[col[i] if i < len(col) else None for col in values] for i in range(height)]
 
 
-def _convert_row(row: list, option: str) -> list:
+def _convert_row(row: list, option: str, locale: str) -> list:
     if option == C.RAW:
         # The common case: plain strings stay as they are.
-        return [v if v.__class__ is str or v is None else C.to_cell(v, option) for v in row]
-    return [None if v is None else C.to_cell(v, option) for v in row]
+        return [v if v.__class__ is str or v is None else C.to_cell(v, option, locale) for v in row]
+    return [None if v is None else C.to_cell(v, option, locale) for v in row]
 
 
 def _check_limit(
@@ -276,7 +278,7 @@ def write_matrix(
     if block.exceeds(sheet.rows, sheet.cols):
         raise grid_error(sheet, format_bounds(block))
     try:
-        converted = [_convert_row(row, option) for row in matrix]
+        converted = [_convert_row(row, option, book.locale) for row in matrix]
     except C.BadValue as exc:
         raise bad_request(f"Invalid values: unsupported value {exc}") from None
     sid = sheet.sheet_id
@@ -381,10 +383,6 @@ def values_batch_update(book: Book, body: dict) -> dict:
     return out
 
 
-def _has_data_row(book: Book, sid: int, r: int, c0: int, c1: int) -> bool:
-    return next(book.data_rows_in(sid, r, r, c0, c1), None) is not None
-
-
 def values_append(book: Book, range_text: str, params: dict, body: dict) -> dict:
     """Find the table in the range, write after its last row, grow the grid as needed."""
     option = _input_option(params.get("valueInputOption"))
@@ -396,24 +394,13 @@ def values_append(book: Book, range_text: str, params: dict, body: dict) -> dict
     )
     sheet, bounds, _ = resolve(book, range_text)
     region = check_grid(sheet, bounds)
-    assert region.r1 is not None and region.c1 is not None
     sid = sheet.sheet_id
-    first = next(book.data_rows_in(sid, region.r0, region.r1, region.c0, region.c1), None)
-    table: Bounds | None = None
-    if first is None:
-        row, col = region.r0, region.c0
+    table = find_table(book, sheet, region)
+    if table is None:
+        row, col = region.r0, region.c0  # no data in the range: write at its top-left
     else:
-        last = book.last_data_row_in(sid, region.r0, region.r1, region.c0, region.c1)
-        assert last is not None
-        # The table goes on past the range while the rows below hold data.
-        while last + 1 < sheet.rows and _has_data_row(book, sid, last + 1, region.c0, region.c1):
-            last += 1
-        lo, hi = book.col_extent(sid, first, last)
-        tc0, tc1 = max(region.c0, lo), min(region.c1, hi)
-        if tc1 < tc0:
-            tc0 = tc1 = region.c0
-        table = Bounds(first, tc0, last, tc1)
-        row, col = last + 1, tc0
+        assert table.r1 is not None
+        row, col = table.r1 + 1, table.c0
     matrix = _matrix(body)
     nrows = len(matrix)
     ncols = max((len(r) for r in matrix), default=0)
