@@ -8,7 +8,14 @@ from urllib.parse import unquote_to_bytes
 from django import forms
 
 from occupation.services import MAX_SPOOLS, ActionCommand
-from spools.lifecycle import SESSION_ENDS, Accion, Operacion, Resultado
+from spools.lifecycle import (
+    SESSION_ENDS,
+    Accion,
+    Operacion,
+    Resultado,
+    motivos_pausa,
+    motivos_rechazo,
+)
 
 # Any TAG the office can type (spaces, accents, "/"): unknown ones answer 404 from the
 # mirror. Refused here: control characters, bytes that were not UTF-8 (decoded as U+FFFD),
@@ -27,6 +34,14 @@ def is_utf8_form(body: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _rejecting(cleaned: dict) -> bool:
+    """A METROLOGÍA rejection: it takes a motivo and the unions that failed."""
+    return (
+        cleaned.get("operacion") == Operacion.METROLOGIA
+        and cleaned.get("resultado") == Resultado.RECHAZADO
+    )
 
 
 class ActionForm(forms.Form):
@@ -51,6 +66,8 @@ class ActionForm(forms.Form):
         error_messages={"invalid_choice": "Resultado desconocido (APROBADO o RECHAZADO)."},
     )
     request_id = forms.UUIDField(required=False, error_messages={"invalid": "Envío inválido."})
+    # A reason code from the plant's lists (checked in clean: the lists are settings).
+    motivo = forms.CharField(required=False)
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -82,7 +99,26 @@ class ActionForm(forms.Form):
         if accion == Accion.FINALIZAR and operacion not in UNION_OPERATIONS:
             raise forms.ValidationError("FINALIZAR es solo para ARM y SOLD.")
         cleaned["uniones"] = self._clean_uniones(cleaned)
+        cleaned["motivo"] = self._clean_motivo(cleaned)
         return cleaned
+
+    def _clean_motivo(self, cleaned: dict) -> str:
+        """A reason code: with PAUSAR (ZEUES_MOTIVOS_PAUSA) or with a METROLOGÍA RECHAZADO
+        (ZEUES_MOTIVOS_RECHAZO); always optional."""
+        motivo = cleaned.get("motivo") or ""
+        if not motivo:
+            return ""
+        if cleaned.get("accion") == Accion.PAUSAR:  # ARM, SOLD, REPARACIÓN (METROLOGÍA: none)
+            known = motivos_pausa()
+        elif _rejecting(cleaned):
+            known = motivos_rechazo()
+        else:
+            raise forms.ValidationError(
+                "El motivo va solo con PAUSAR o con un RECHAZADO de METROLOGÍA."
+            )
+        if motivo not in known:
+            raise forms.ValidationError(f"Motivo desconocido: {motivo[:40]!r}.")
+        return motivo
 
     def _clean_uniones(self, cleaned: dict) -> tuple[int, ...]:
         """N_UNION numbers, with exactly one spool and a session end of ARM / SOLD."""
@@ -96,12 +132,13 @@ class ActionForm(forms.Form):
             raise forms.ValidationError(
                 "Las uniones se registran de a un spool: envíe un solo spool con sus uniones."
             )
-        if (
-            cleaned.get("operacion") not in UNION_OPERATIONS
-            or cleaned.get("accion") not in SESSION_ENDS
-        ):
+        ends_session = (
+            cleaned.get("operacion") in UNION_OPERATIONS and cleaned.get("accion") in SESSION_ENDS
+        )
+        if not ends_session and not _rejecting(cleaned):
             raise forms.ValidationError(
-                "Las uniones se registran al pausar, completar o finalizar ARM o SOLD."
+                "Las uniones se registran al pausar, completar o finalizar ARM o SOLD, "
+                "o se indican al rechazar en METROLOGÍA."
             )
         return tuple(dict.fromkeys(int(u) for u in texts))
 
@@ -116,6 +153,7 @@ class ActionForm(forms.Form):
             request_id=c.get("request_id"),
             account=account,
             uniones=c.get("uniones") or (),
+            motivo=c.get("motivo") or "",
         )
 
     def first_error(self) -> str:

@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from django.db.models import Count, QuerySet
 
 from spools import rules
-from spools.lifecycle import IN_PROGRESS, Accion, Operacion, ReparacionState, Resultado
+from spools.lifecycle import (
+    IN_PROGRESS,
+    Accion,
+    Operacion,
+    ReparacionState,
+    Resultado,
+    motivos_pausa,
+    motivos_rechazo,
+)
 from spools.models import ALLOWED_ROLES, Spool, Union, Worker
 from spools.rules import ActionError
 from spools.services import ACTIONS, attach_unions, check, union_choice
@@ -280,3 +288,25 @@ def split_batch(operacion: str, accion: str, spools: list[Spool]) -> tuple[list,
     if accion == Accion.PAUSAR:
         return spools, with_unions
     return [s for s in spools if s not in with_unions], with_unions
+
+
+# --- reasons (why a spool was rejected, why work stopped) -----------------------------------
+
+
+def pause_reasons(accion: str) -> list[tuple[str, str]]:
+    """The optional reason chips of a PAUSAR (code, label), in the plant's order; none for
+    any other acción."""
+    return list(motivos_pausa().items()) if accion == Accion.PAUSAR else []
+
+
+def rejection_reasons() -> list[tuple[str, str]]:
+    """The reason chips of a METROLOGÍA rejection (code, label), in the plant's order."""
+    return list(motivos_rechazo().items())
+
+
+def rejectable_unions(spool: Spool | None) -> list[Union]:
+    """The unions an inspector may name as failed on a rejection: all the spool's, in
+    N_UNION order (none for a spool without unions)."""
+    if spool is None or not spool.has_unions:
+        return []
+    return list(Union.objects.filter(tag=spool.tag).order_by("n_union"))

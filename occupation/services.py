@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, connection, transaction
 
 from occupation.models import ActionRequest
-from spools.lifecycle import SESSION_ENDS, Accion, Operacion, Resultado
+from spools.lifecycle import SESSION_ENDS, Accion, Operacion, Resultado, motivo_label
 from spools.models import Spool, SyncState, Worker
 from spools.rules import ActionError
 from spools.services import (
@@ -56,8 +56,10 @@ class ActionCommand:
     resultado: str = ""
     request_id: uuid.UUID | None = None
     account: str = ""
-    # N_UNION finished in the session this PAUSAR / COMPLETAR / FINALIZAR ends (one spool).
+    # N_UNION finished in the session this PAUSAR / COMPLETAR / FINALIZAR ends (one spool);
+    # for a METROLOGÍA RECHAZADO, the unions that failed.
     uniones: tuple[int, ...] = ()
+    motivo: str = ""  # why: a PAUSAR's or a rejection's reason code (optional)
 
     @property
     def step(self) -> str:
@@ -68,6 +70,8 @@ class ActionCommand:
         fields: list = [self.operacion, self.accion, self.worker_id, self.tags, self.resultado]
         if self.uniones:  # left out when empty: fingerprints stored before unions still match
             fields.append(list(self.uniones))
+        if self.motivo:  # likewise
+            fields.append({"motivo": self.motivo})
         key = json.dumps(fields, sort_keys=True)
         return hashlib.sha256(key.encode()).hexdigest()
 
@@ -193,9 +197,7 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
     refused = precheck(cmd, worker)
     if len(refused) == len(cmd.tags) and not cmd.request_id:
         return _outcome(worker, [refused[t] for t in cmd.tags])  # nothing to write: no lock
-    ctx = TransitionContext.at(
-        worker, account=cmd.account, request_id=cmd.request_id, uniones=cmd.uniones
-    )
+    ctx = _context(cmd, worker)
     try:
         with write_turn(), transaction.atomic():
             # Claims the id first: a concurrent duplicate waits here, then replays.
@@ -211,6 +213,20 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
             raise
         return _replay(stored, cmd)
     return outcome
+
+
+def _context(cmd: ActionCommand, worker: Worker) -> TransitionContext:
+    """The transition context of the command: a rejection's `uniones` are the unions that
+    failed (recorded only), a session end's the unions it registers."""
+    rejecting = cmd.operacion == Operacion.METROLOGIA
+    return TransitionContext.at(
+        worker,
+        account=cmd.account,
+        request_id=cmd.request_id,
+        uniones=() if rejecting else cmd.uniones,
+        failed_unions=cmd.uniones if rejecting else (),
+        motivo=cmd.motivo,
+    )
 
 
 def _apply_batch(
@@ -258,6 +274,10 @@ def ok_message(cmd: ActionCommand, change: Change, worker: Worker) -> str:
     if n:
         unions = "1 unión registrada" if n == 1 else f"{n} uniones registradas"
         message += f" {unions} ({format_pd(change.pulgadas)} PD)."
+    if cmd.motivo:
+        message += f" Motivo: {motivo_label(cmd.motivo)}."
+    if cmd.operacion == Operacion.METROLOGIA and cmd.uniones:
+        message += " Uniones con falla: " + ", ".join(str(n) for n in cmd.uniones) + "."
     return message
 
 

@@ -256,6 +256,7 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
                 for s in one_by_one
             ],
             "gone": [t for t in tags[:MAX_SPOOLS] if t not in eligible],
+            **_reasons(operacion, accion_value, sent),
             "request_id": uuid.uuid4(),
             "back_url": spools_url(operacion, worker.id, accion_value),
             "max_spools": MAX_SPOOLS,
@@ -265,6 +266,17 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
             "volver": request.get_full_path(),  # back to this very confirmation
         },
     )
+
+
+def _reasons(operacion: str, accion: str, spools: list[Spool]) -> dict:
+    """The reason chips of a confirmation: a PAUSAR's (optional), or a METROLOGÍA
+    verdict's for RECHAZADO with the inspected spool's unions to name as failed."""
+    if operacion != Operacion.METROLOGIA:
+        return {"motivos_pausa": selectors.pause_reasons(accion)}
+    return {
+        "motivos_rechazo": selectors.rejection_reasons(),
+        "fallas": selectors.rejectable_unions(spools[0] if spools else None),
+    }
 
 
 @can_act
@@ -292,6 +304,7 @@ def union_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> Ht
             "back_url": spools_url(operacion, worker.id, accion_value),
             "confirm_url": reverse("tablet-confirmar", args=[operacion, worker.id, accion_value]),
             "terminar_url": union_url(operacion, worker.id, Accion.FINALIZAR, tag),
+            "motivos_pausa": selectors.pause_reasons(accion_value),
         },
     )
 

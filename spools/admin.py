@@ -98,7 +98,7 @@ OVERRIDES = {
             OverrideTipo.DESBLOQUEAR,
             "desbloquear",
             "Cada spool BLOQUEADO vuelve a RECHAZADO con el contador de rechazos en cero "
-            "(Ciclo 0/3), listo para que alguien tome su reparación.",
+            "(Ciclo 0), listo para que alguien tome su reparación.",
             overrides.desbloquear,
         ),
         OverrideOffer(

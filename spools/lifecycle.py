@@ -13,9 +13,48 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import models
 
-MAX_CICLOS = 3  # the third consecutive RECHAZADO blocks the spool
+# Kept only for spools/workbook/demo.py, which still imports it (to be moved to max_ciclos()
+# by its owner): every rule reads max_ciclos() at call time, never this.
+MAX_CICLOS = 3
+
+
+def max_ciclos() -> int:
+    """The consecutive RECHAZADO that blocks a spool (ZEUES_MAX_REPAIR_CYCLES, default 3);
+    0: rejections never block. Read at call time: the plant may change it."""
+    return max(0, int(settings.ZEUES_MAX_REPAIR_CYCLES))
+
+
+def blocks(ciclo: int) -> bool:
+    """Whether a spool rejected `ciclo` times in a row is BLOQUEADO."""
+    limit = max_ciclos()
+    return bool(limit) and ciclo >= limit
+
+
+def ciclo_text(ciclo: int) -> str:
+    """`Ciclo 2/3` with a limit, `Ciclo 2` when rejections never block (Estado_Detalle,
+    the spool page, the tablet)."""
+    limit = max_ciclos()
+    return f"Ciclo {ciclo}/{limit}" if limit else f"Ciclo {ciclo}"
+
+
+def motivos_rechazo() -> dict[str, str]:
+    """Why METROLOGÍA rejected a spool: code → Spanish label (ZEUES_MOTIVOS_RECHAZO)."""
+    return dict(settings.ZEUES_MOTIVOS_RECHAZO)
+
+
+def motivos_pausa() -> dict[str, str]:
+    """Why work stopped at a PAUSAR: code → Spanish label (ZEUES_MOTIVOS_PAUSA)."""
+    return dict(settings.ZEUES_MOTIVOS_PAUSA)
+
+
+def motivo_label(code: str) -> str:
+    """The Spanish label of a rejection or pause reason code; a code no longer in the
+    plant's lists (an old event) reads as itself."""
+    code = str(code or "")
+    return motivos_rechazo().get(code) or motivos_pausa().get(code) or code
 
 
 class Operacion(models.TextChoices):
@@ -187,7 +226,8 @@ class RepairInfo:
     ciclo: int
 
 
-_CICLO = r"\(\s*Ciclo\s*(\d+)\s*/\s*\d+\s*\)"
+# `(Ciclo 2/3)`, or `(Ciclo 2)` written while rejections never block: both read back.
+_CICLO = r"\(\s*Ciclo\s*(\d+)\s*(?:/\s*\d+\s*)?\)"
 _REPAIR_PATTERNS = [
     (re.compile(r"^\s*BLOQUEADO\b", re.I), ReparacionState.BLOQUEADO),
     (re.compile(r"^\s*EN[_ ]REPARACI[OÓ]N\b", re.I), ReparacionState.EN_REPARACION),
@@ -200,15 +240,18 @@ _REPAIR_PATTERNS = [
 def parse_estado_detalle(text: str | None) -> RepairInfo | None:
     """The repair state and cycle in an Estado_Detalle text, or None if it names none.
 
-    `RECHAZADO` typed by hand without a cycle means cycle 0 (a supervisor's unblock).
+    `RECHAZADO` typed by hand without a cycle means cycle 0 (a supervisor's unblock). A
+    cycle past the plant's limit is read as the limit (the next rejection blocks).
     """
     s = (text or "").strip()
+    limit = max_ciclos()
     for pattern, state in _REPAIR_PATTERNS:
         if pattern.match(s):
             if state == ReparacionState.BLOQUEADO:
-                return RepairInfo(state, MAX_CICLOS)
+                return RepairInfo(state, limit)
             m = re.search(_CICLO, s, re.I)
-            return RepairInfo(state, min(int(m[1]), MAX_CICLOS) if m else 0)
+            ciclo = int(m[1]) if m else 0
+            return RepairInfo(state, min(ciclo, limit) if limit else ciclo)
     return None
 
 
@@ -325,7 +368,7 @@ def render_estado_detalle(
 ) -> str:
     """Estado_Detalle in the exact texts of domain.md. `arm_uniones` / `sold_uniones`: (done,
     counting) unions of a spool that has them (`ARM parcial 3/7`, uniones.md)."""
-    c = f"(Ciclo {ciclo}/{MAX_CICLOS})"
+    c = f"({ciclo_text(ciclo)})"
     if reparacion == ReparacionState.BLOQUEADO:
         return "BLOQUEADO - Contactar supervisor"
     if reparacion == ReparacionState.RECHAZADO:

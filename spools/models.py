@@ -20,13 +20,15 @@ from django_fsm import RETURN_VALUE, FSMField, transition
 
 from spools import rules
 from spools.lifecycle import (
-    MAX_CICLOS,
     Accion,
     MetrologiaState,
     Operacion,
     ReparacionState,
     WorkState,
+    blocks,
+    ciclo_text,
     derive_states,
+    max_ciclos,
     render_estado_detalle,
 )
 from spools.workbook.rows import app_cells, parse_cells
@@ -217,6 +219,11 @@ class Spool(models.Model):
     @property
     def is_blocked(self) -> bool:
         return self.reparacion == ReparacionState.BLOQUEADO
+
+    @property
+    def ciclo_label(self) -> str:
+        """`Ciclo 2/3` (or `Ciclo 2` when rejections never block), as Estado_Detalle says."""
+        return ciclo_text(self.ciclo)
 
     @property
     def occupied_operation(self) -> str:
@@ -423,12 +430,19 @@ class Spool(models.Model):
         self.reparacion = R.NINGUNA
 
     @transition(
-        field=metrologia, source=M.PENDIENTE, target=M.RECHAZADO, conditions=METROLOGIA_RULES
+        field=metrologia,
+        source=M.PENDIENTE,
+        target=M.RECHAZADO,
+        conditions=METROLOGIA_RULES,
+        custom={"names_failed_unions": True},
     )
     def rechazar(self, ctx: TransitionContext) -> None:
-        self.ciclo = min(self.ciclo + 1, MAX_CICLOS)
+        """The plant's limit (ZEUES_MAX_REPAIR_CYCLES) blocks at that consecutive rejection;
+        0: counted, never blocked. Why (ctx.motivo, ctx.failed_unions) goes to the event."""
+        limit = max_ciclos()
+        self.ciclo = min(self.ciclo + 1, limit) if limit else self.ciclo + 1
         self.fecha_qc_metrologia = None
-        self.reparacion = R.BLOQUEADO if self.ciclo >= MAX_CICLOS else R.RECHAZADO
+        self.reparacion = R.BLOQUEADO if blocks(self.ciclo) else R.RECHAZADO
 
     # --- REPARACIÓN ----------------------------------------------------------------------
 
@@ -476,7 +490,7 @@ class Spool(models.Model):
         field=reparacion, source=R.BLOQUEADO, target=R.RECHAZADO, conditions=[rules.IS_BLOCKED]
     )
     def desbloquear(self, ctx: TransitionContext) -> None:
-        """BLOQUEADO → RECHAZADO (Ciclo 0/3), ready for repair again."""
+        """BLOQUEADO → RECHAZADO (Ciclo 0/L), ready for repair again."""
         self.ciclo = 0
         self.metrologia = M.RECHAZADO
 

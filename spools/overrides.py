@@ -83,7 +83,7 @@ def check_permission(user) -> None:
 
 
 def desbloquear(spool_tag: str, user) -> OverrideResult:
-    """BLOQUEADO → RECHAZADO (Ciclo 0/3): the spool is ready for repair again."""
+    """BLOQUEADO → RECHAZADO (Ciclo 0/L): the spool is ready for repair again."""
     return _override(spool_tag, user, DESBLOQUEAR)
 
 

@@ -257,6 +257,23 @@ def check_union_selection(spool: Spool, method_name: str, selected: tuple[int, .
         )
 
 
+def check_failed_unions(spool: Spool, method_name: str, failed: tuple[int, ...]) -> None:
+    """Raise a 400 unless the unions named as failed go with a METROLOGÍA rejection and
+    are unions of this spool (N_UNION). They are only recorded: nothing changes on them."""
+    if not failed:
+        return
+    if not _transition(type(spool), method_name).custom.get("names_failed_unions"):
+        raise ActionError(
+            400, "Las uniones con falla se indican solo al rechazar en METROLOGÍA.", "uniones"
+        )
+    numbers = {u.n_union for u in spool.union_list}
+    if not numbers:
+        raise ActionError(400, f"El spool {spool.tag} no tiene uniones.", "sin_uniones")
+    for n in failed:
+        if n not in numbers:
+            raise ActionError(400, f"La unión {n} no existe en el spool {spool.tag}.", "union")
+
+
 # --- reading the transitions (the only place that looks inside django-fsm) --------------
 
 

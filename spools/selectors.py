@@ -25,13 +25,15 @@ from django.utils import timezone
 
 from spools.lifecycle import (
     DN_CHOICES,
-    MAX_CICLOS,
     OPENING_EVENTS,
     EventoTipo,
     Operacion,
     OverrideTipo,
     Resultado,
     TipoUnion,
+    blocks,
+    ciclo_text,
+    motivo_label,
 )
 from spools.models import Event, Spool, Union, Worker
 from spools.unions import has_work
@@ -80,8 +82,13 @@ class Session:
     end: datetime | None = None
     ended_as: str = ""  # pausada / completada / cancelada / liberada / sin cierre registrado
     ended_by: str = ""  # who closed it, when not the worker (ADMIN:ana, SYSTEM, MR(93))
+    motivo: str = ""  # why it was paused (the reason's label), when the worker said
 
     kind = "session"
+
+    @property
+    def ciclo_label(self) -> str:
+        return ciclo_text(self.ciclo) if self.ciclo is not None else ""
 
     @property
     def when(self) -> datetime:
@@ -113,6 +120,8 @@ class Instant:
     detail: str = ""
     tone: str = ""  # ok / danger / "" (how to colour it)
     who_name: str = ""
+    motivo: str = ""  # a rejection's reason (its label)
+    uniones: list[int] = field(default_factory=list)  # the unions a rejection names
 
     kind = "instant"
 
@@ -142,7 +151,7 @@ class _History:
         if tipo in OPENING_EVENTS:
             self._open(event, meta)
         elif tipo in CLOSES:
-            self._close(event, CLOSES[tipo])
+            self._close(event, CLOSES[tipo], meta)
         elif tipo == EventoTipo.COMPLETAR_METROLOGIA:
             self.entries.append(_metrologia(event, meta, self._name_of(event)))
         elif tipo == EventoTipo.SUPERVISOR_OVERRIDE:
@@ -173,7 +182,7 @@ class _History:
         self.open_sessions[operacion] = session
         self.entries.append(session)
 
-    def _close(self, event: Event, ended_as: str) -> None:
+    def _close(self, event: Event, ended_as: str, meta: dict | None = None) -> None:
         operacion = event.operacion
         sessions = self.open_sessions
         session = sessions.pop(operacion, None)
@@ -185,6 +194,8 @@ class _History:
             return  # a close without its TOMAR (history that starts mid-way)
         session.end = event.timestamp
         session.ended_as = ended_as
+        if meta and meta.get("motivo"):
+            session.motivo = motivo_label(meta["motivo"])
         if event.worker_nombre != session.worker:
             session.ended_by = event.worker_nombre
 
@@ -239,7 +250,7 @@ def _plausible_order(events: Iterable[Event]) -> list[Event]:
                 meta = _meta(event)
                 ciclo = _int(meta.get("ciclo")) or 0
                 rejected = str(meta.get("resultado", "")).upper() == Resultado.RECHAZADO and (
-                    ciclo < MAX_CICLOS  # the third rejection blocks: no repair until unblocked
+                    not blocks(ciclo)  # the blocking rejection: no repair until unblocked
                 )
             elif tipo == EventoTipo.COMPLETAR_REPARACION:
                 rejected = False
@@ -289,6 +300,13 @@ def _int(value: object) -> int | None:
         return None
 
 
+def _ints(value: object) -> list[int]:
+    """A list of N_UNION from Metadata_JSON (anything else, as a sheet row may hold: [])."""
+    if not isinstance(value, list):
+        return []
+    return [n for n in (_int(v) for v in value) if n is not None]
+
+
 def _metrologia(event: Event, meta: dict, name: str) -> Instant:
     resultado = str(meta.get("resultado", "")).upper()
     ciclo = _int(meta.get("ciclo"))
@@ -296,11 +314,19 @@ def _metrologia(event: Event, meta: dict, name: str) -> Instant:
     if resultado == Resultado.APROBADO:
         return Instant(event.timestamp, "metrologia", "Metrología APROBADA", tone="ok", **who)
     if resultado == Resultado.RECHAZADO:
-        detail = f"Ciclo {ciclo}/{MAX_CICLOS}" if ciclo is not None else ""
-        if ciclo is not None and ciclo >= MAX_CICLOS:
+        detail = ciclo_text(ciclo) if ciclo is not None else ""
+        if ciclo is not None and blocks(ciclo):
             detail += " — BLOQUEADO"
-        title = "Metrología RECHAZADA"
-        return Instant(event.timestamp, "metrologia", title, detail=detail, tone="danger", **who)
+        return Instant(
+            event.timestamp,
+            "metrologia",
+            "Metrología RECHAZADA",
+            detail=detail,
+            tone="danger",
+            motivo=motivo_label(meta["motivo"]) if meta.get("motivo") else "",
+            uniones=_ints(meta.get("uniones")),
+            **who,
+        )
     return Instant(event.timestamp, "metrologia", "Metrología", detail=resultado, **who)
 
 

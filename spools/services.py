@@ -47,6 +47,7 @@ from spools.lifecycle import (
 from spools.models import TRANSITION_FIELDS, UNION_COUNTER_FIELDS, Event, Spool, Union, Worker
 from spools.rules import (
     ActionError,
+    check_failed_unions,
     check_transition,
     check_union_selection,
     field_of,
@@ -83,6 +84,12 @@ class TransitionContext:
     # N_UNION of the unions finished in the session that a PAUSAR / COMPLETAR / FINALIZAR
     # of ARM / SOLD ends (uniones.md); empty for any other transition.
     uniones: tuple[int, ...] = ()
+    # Why: a rejection's or a pause's reason code (checked against the plant's lists by
+    # the form), stored as `motivo` in the event's Metadata_JSON; "" when not given.
+    motivo: str = ""
+    # N_UNION of the unions a METROLOGÍA rejection names as failed: recorded in the event,
+    # nothing registered on them (unlike `uniones`).
+    failed_unions: tuple[int, ...] = ()
 
     @classmethod
     def at(
@@ -148,6 +155,7 @@ def run_transition(spool: Spool, transition: str, ctx: TransitionContext) -> Cha
     """
     check(spool, transition, ctx.worker)
     check_union_selection(spool, transition, ctx.uniones)
+    check_failed_unions(spool, transition, ctx.failed_unions)
     change = Change(spool, transition, spool.app_cells())
     getattr(spool, transition)(ctx)
     if spool.unions is not None:  # loaded: the counters follow them
@@ -432,8 +440,12 @@ def action_audit(step: Step, change: Change, ctx: TransitionContext) -> Audit:
         meta["antes"] = change.before  # what CANCELAR restores
     if step.operacion == Operacion.METROLOGIA:
         meta.update(resultado=step.resultado, ciclo=spool.ciclo)
+        if ctx.failed_unions:  # the unions that failed (supervision reads this key)
+            meta["uniones"] = sorted(ctx.failed_unions)
     elif spool.reparacion != ReparacionState.NINGUNA:
         meta["ciclo"] = spool.ciclo
+    if ctx.motivo:  # why it was rejected or paused; absent when the worker skipped it
+        meta["motivo"] = ctx.motivo
     evento_tipo, accion = session_outcome(change)
     if not evento_tipo:
         evento_tipo, accion = step.evento_tipo, step.accion

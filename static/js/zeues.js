@@ -1,6 +1,8 @@
 /* ZEUES: the little JavaScript htmx attributes do not cover.
    - spool selection (a set kept outside the list, so search and live updates keep it)
-   - barcode/QR scanners (they type fast and press Enter)
+   - barcode/QR scanners (they type fast and press Enter), and any other reader (the
+     camera) that announces a code with the DOM event "zeues:scanned" {detail: {code}}
+   - reason chips (why a spool is rejected / paused) and METROLOGÍA's RECHAZADO step
    - client-side filters, the connection indicator, the result countdown, a failed send
    - the print button of printable pages
    - the union step: its live counter, "Todas", and "¿Liberar sin registrar?" */
@@ -93,12 +95,38 @@
     if (e.target.closest && e.target.closest("[data-print]")) window.print();
   });
 
-  // METROLOGÍA: the tapped verdict is kept in the form, so "Reintentar" resends it.
+  // METROLOGÍA: the tapped verdict is kept in the form, so "Reintentar" resends it; so is
+  // the tapped reason (a button with data-motivo="" sends none).
   document.addEventListener("click", function (e) {
-    var button = e.target.closest && e.target.closest("button[data-resultado]");
+    var button = e.target.closest && e.target.closest("button[data-resultado], button[data-motivo]");
+    if (!button) return;
     var choice = $("#resultado-choice");
-    if (button && choice) choice.value = button.dataset.resultado;
+    if (choice && button.dataset.resultado !== undefined) choice.value = button.dataset.resultado;
+    var motivo = $("#motivo-choice");
+    if (motivo && button.dataset.motivo !== undefined) motivo.value = button.dataset.motivo;
   }, true);
+
+  // RECHAZADO opens the reasons (and the unions that failed) in place of the two verdicts;
+  // "Volver" closes them and forgets what was marked, so APROBADO sends none of it.
+  function rejecting(open) {
+    var panel = $("#rechazo"), verdict = $("#verdict");
+    if (!panel || !verdict) return;
+    panel.hidden = !open;
+    verdict.hidden = open;
+    var opener = $("[data-rechazo=open]");
+    if (opener) opener.setAttribute("aria-expanded", open ? "true" : "false");
+    if (open) {
+      panel.scrollIntoView({ block: "start" });
+      return;
+    }
+    $all(".falla-box", panel).forEach(function (box) { box.checked = false; });
+    var choice = $("#resultado-choice"); if (choice) choice.value = "";
+    var motivo = $("#motivo-choice"); if (motivo) motivo.value = "";
+  }
+  document.addEventListener("click", function (e) {
+    var button = e.target.closest && e.target.closest("[data-rechazo]");
+    if (button) rejecting(button.dataset.rechazo === "open");
+  });
 
   document.addEventListener("change", function (e) {
     if (e.target.matches && e.target.matches(".spool-row input.pick")) {
@@ -110,6 +138,13 @@
         render();
       }
     }
+  });
+
+  // Another reader (the camera scanner) hands over a code: the same path as a scanner's
+  // fast keystrokes and Enter.
+  document.addEventListener("zeues:scanned", function (e) {
+    var code = e.detail && e.detail.code;
+    if (typeof code === "string") scanned(code);
   });
 
   document.addEventListener("keydown", function (e) {

@@ -320,6 +320,52 @@ def test_metrologia_results_and_repair_cycles_are_shown(plant_with_history, stat
     assert "aprobada ✓" in text
 
 
+def test_a_rejection_shows_its_reason_and_the_unions_that_failed(plant_with_history, station):
+    from tests.plant import add_unions, union
+
+    done = {"arm_fin": datetime(2026, 5, 11, 10, 0, tzinfo=plant_tz()), "arm_worker": "MR(93)"}
+    done |= {"sol_fin": done["arm_fin"], "sol_worker": "JP(94)"}
+    add_unions(QC_PENDING, union(1, 2, **done), union(2, 3, **done), union(3, 4, **done))
+    extra = {"resultado": "RECHAZADO", "motivo": "falta_fusion", "uniones": ["3", "1"]}
+    assert act(station, "METROLOGIA", "COMPLETAR", 95, QC_PENDING, **extra).status_code == 200
+    text = page(station, QC_PENDING)
+    assert "Metrología RECHAZADA · Ciclo 1/3 · Falta de fusión · uniones 1, 3" in text
+
+
+def test_a_pause_shows_why_it_stopped_and_a_skipped_reason_shows_nothing(
+    plant_with_history, station
+):
+    for motivo in ("esperando_grua", None):  # two sessions: with a reason, then skipped
+        assert act(station, "ARM", "TOMAR", 93, ARM_PENDING).status_code == 200
+        assert act(station, "ARM", "PAUSAR", 93, ARM_PENDING, motivo=motivo).status_code == 200
+    text = page(station, ARM_PENDING)
+    assert text.count("· pausada") == 2
+    assert text.count("pausada · Esperando grúa") == 1
+
+
+def test_with_limit_zero_the_page_counts_cycles_without_a_limit(
+    plant_with_history, station, settings
+):
+    settings.ZEUES_MAX_REPAIR_CYCLES = 0
+    steps = [
+        ("METROLOGIA", "COMPLETAR", 95, {"resultado": "RECHAZADO", "motivo": "otro"}),
+        ("REPARACION", "TOMAR", 96, {}),
+        ("REPARACION", "COMPLETAR", 96, {}),
+        ("METROLOGIA", "COMPLETAR", 95, {"resultado": "RECHAZADO"}),
+    ]
+    for operacion, accion, worker, extra in steps:
+        assert act(station, operacion, accion, worker, QC_PENDING, **extra).status_code == 200
+    text = page(station, QC_PENDING)
+    assert in_order(
+        text,
+        "Metrología RECHAZADA · Ciclo 1 · Otro",
+        "REPARACIÓN · ciclo 1 · completada",
+        "Metrología RECHAZADA · Ciclo 2",
+    )
+    assert "/3" not in text and "BLOQUEADO" not in text
+    assert "rechazado, pendiente reparación Ciclo 2" in text  # the repair stage
+
+
 def test_overrides_appear_in_the_history_and_liberar_ends_the_session(
     plant_with_history, station, supervisor
 ):

@@ -76,7 +76,9 @@ def go_to_list(page, base: str, op: str, worker_label: str, accion: str | None, 
     screens.shot(page, "spools")
 
 
-def pick_and_confirm(page, tags: list[str], screens: Screens, verdict: str | None = None) -> None:
+def pick_and_confirm(
+    page, tags: list[str], screens: Screens, verdict: str | None = None, motivo: str = "Otro"
+) -> None:
     for tag in tags:
         box = page.locator(f'.spool-row[data-tag="{tag}"] input.pick')
         if verdict is None:
@@ -95,6 +97,10 @@ def pick_and_confirm(page, tags: list[str], screens: Screens, verdict: str | Non
         page.wait_for_function("() => !!window.htmx")
         screens.shot(page, "confirmacion")
         page.get_by_role("button", name=verdict).click()
+        if verdict == "RECHAZADO":  # the tablet asks why: one more tap
+            page.wait_for_selector("#rechazo:not([hidden])")
+            screens.shot(page, "motivo")
+            page.locator("#rechazo button.motivo", has_text=motivo).click()
     page.wait_for_selector("#resultado")
     screens.shot(page, "resultado")
 
