@@ -10,6 +10,14 @@ from django.views.decorators.http import require_POST
 
 from spools.forms import UnionForm
 from spools.health import health
+from spools.labels import (
+    FORMATOS,
+    LabelBatchForm,
+    known_orders,
+    label_batch,
+    label_for,
+    label_sheets,
+)
 from spools.models import Spool, Worker
 from spools.rules import ActionError
 from spools.selectors import spool_page, union_list, worker_registro
@@ -92,3 +100,40 @@ def registro(request: HttpRequest, worker_id: int) -> HttpResponse:
         volver = ""
     context = {"registro": worker_registro(worker, day), "volver": volver}
     return render(request, "spools/registro.html", context)
+
+
+@can_view
+def spool_label(request: HttpRequest, tag: str) -> HttpResponse:
+    """/spools/<TAG>/etiqueta/?formato=etiqueta|a4: the spool's printable label (QR of the TAG)."""
+    spool = Spool.objects.filter(tag=tag).first()
+    if spool is None:
+        raise Http404(f"No existe el spool {tag}.")
+    formato = request.GET.get("formato", "")
+    formato = formato if formato in FORMATOS else "etiqueta"
+    context = {
+        "spool": spool,
+        "sheets": label_sheets([label_for(spool)], formato),
+        "formato": formato,
+        "formatos": FORMATOS,
+    }
+    return render(request, "spools/etiqueta.html", context)
+
+
+@can_view
+def spool_labels(request: HttpRequest) -> HttpResponse:
+    """/etiquetas/?ot=…&nv=…&formato=a4|etiqueta: every label of an OT or NV, to print."""
+    form = LabelBatchForm(request.GET)
+    if not form.is_valid():
+        context = {"form": form, "batch": None, "orders": known_orders(), "formatos": FORMATOS}
+        return render(request, "spools/etiquetas.html", context, status=400)
+    data = form.cleaned_data
+    batch = label_batch(data["ot"], data["nv"])
+    context = {
+        "form": form,
+        "batch": batch,
+        "sheets": label_sheets(batch.labels, data["formato"]),
+        "orders": known_orders(),
+        "formato": data["formato"],
+        "formatos": FORMATOS,
+    }
+    return render(request, "spools/etiquetas.html", context)
