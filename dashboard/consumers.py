@@ -6,10 +6,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from dashboard.live import GROUP, publisher, render_live_fragments
-from spools.realtime import remember_consumer_loop
+from spools.realtime import UserSocketsMixin, remember_consumer_loop
 
 
-class DashboardConsumer(AsyncWebsocketConsumer):
+class DashboardConsumer(UserSocketsMixin, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -19,6 +19,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.close(code=4403)
             return
         remember_consumer_loop()
+        await self.join_user_group()  # closed (4401) when this user logs out or loses access
         await self.channel_layer.group_add(GROUP, self.channel_name)
         self.joined = True
         publisher.listener_joined()
@@ -28,6 +29,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=html)
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_user_group()
         if getattr(self, "joined", False):
             publisher.listener_left()
             await self.channel_layer.group_discard(GROUP, self.channel_name)

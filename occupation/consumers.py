@@ -17,7 +17,7 @@ from occupation import selectors
 from occupation.live import LiveList, render_changes
 from spools.lifecycle import Accion, Operacion
 from spools.models import Worker
-from spools.realtime import remember_consumer_loop
+from spools.realtime import UserSocketsMixin, remember_consumer_loop
 
 FLOOR_GROUP = "floor"
 # Reads for one socket need no thread of their own: a pool serves all the sockets, so
@@ -25,7 +25,7 @@ FLOOR_GROUP = "floor"
 db_read = partial(database_sync_to_async, thread_sensitive=False)
 
 
-class SpoolListConsumer(AsyncWebsocketConsumer):
+class SpoolListConsumer(UserSocketsMixin, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
@@ -54,10 +54,12 @@ class SpoolListConsumer(AsyncWebsocketConsumer):
             "volver": reverse("tablet-spools", args=[operacion, worker.id, accion]),
         }
         remember_consumer_loop()
+        await self.join_user_group()  # closed (4401) when this user logs out or loses access
         await self.channel_layer.group_add(FLOOR_GROUP, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
+        await self.leave_user_group()
         if hasattr(self, "live"):
             await self.channel_layer.group_discard(FLOOR_GROUP, self.channel_name)
 

@@ -23,6 +23,11 @@ export ZEUES_VAR_DIR="$BENCH_DIR"
 export DJANGO_DEBUG=0   # as deployed; DEBUG would also keep every SQL query in memory
 export DJANGO_SECRET_KEY="bench-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(48))')"
 export ZEUES_LOG_LEVEL="${ZEUES_LOG_LEVEL:-WARNING}"
+# The bench loads the demo with DEBUG off (load_demo --force): its accounts need passwords
+# of their own, never the README's; nobody logs in with them here.
+for account in ESTACION PANTALLA SUPERVISOR; do
+  export "ZEUES_DEMO_PASSWORD_${account}=bench-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')"
+done
 
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py collectstatic --noinput -v0

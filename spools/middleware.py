@@ -11,12 +11,15 @@ htmx redirect to the login page.
 - ``HtmxLoginRedirectMiddleware``: without it, htmx follows the login redirect and swaps
   the login form into the middle of the tablet screen (a result area showing a login
   form, with status 200).
+- ``client_ip`` and ``login_locked_out``: django-axes' hooks (settings AXES_*): the
+  address a login failure counts against, and the Spanish page of a locked login.
 """
 
 from __future__ import annotations
 
 import codecs
 import logging
+import math
 from collections.abc import Callable
 from urllib.parse import urlencode, urlsplit
 
@@ -39,6 +42,7 @@ from django.http import (
 from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import resolve_url
 from django.template import loader
+from django.utils import timezone
 from django.utils.datastructures import MultiValueDict
 from django.views.decorators.csrf import requires_csrf_token
 from django_htmx.http import HttpResponseClientRedirect
@@ -146,3 +150,30 @@ class HtmxLoginRedirectMiddleware:
             return response
         current = urlsplit(request.htmx.current_url or "/").path or "/"
         return HttpResponseClientRedirect(f"{login}?{urlencode({'next': current})}")
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address a login failure counts against. Behind ZEUES_PROXY_COUNT proxies it is
+    the entry the outermost of ours appended to X-Forwarded-For (entries further left are
+    whatever the client sent, so they are never trusted)."""
+    count = settings.ZEUES_PROXY_COUNT
+    forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [a for a in forwarded if a]
+    if count > 0 and len(forwarded) >= count:
+        return forwarded[-count]
+    return request.META.get("REMOTE_ADDR")
+
+
+def login_locked_out(request: HttpRequest, *args: object) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: the Spanish page of a locked login (/accounts/login/ and
+    /admin/login/), saying when to try again. Every new try restarts the wait."""
+    cool_off = settings.AXES_COOLOFF_TIME
+    context = {
+        "minutes": math.ceil(cool_off.total_seconds() / 60),
+        "retry_at": timezone.localtime() + cool_off,
+        "username": request.POST.get("username", ""),
+    }
+    return HttpResponse(
+        loader.render_to_string("registration/locked_out.html", context, request),
+        status=settings.AXES_HTTP_RESPONSE_CODE,
+    )

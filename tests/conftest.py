@@ -129,7 +129,11 @@ def ensure_groups() -> None:
 
     groups = importlib.import_module("spools.migrations.0002_groups").GROUPS
     grants: dict[str, list[str]] = {}
-    for migration in ("0006_union_permissions", "0011_supervision_permission"):
+    for migration in (
+        "0006_union_permissions",
+        "0011_supervision_permission",
+        "0012_login_lockout_permissions",
+    ):
         for name, perms in importlib.import_module(f"spools.migrations.{migration}").GRANTS.items():
             grants.setdefault(name, []).extend(perms)
     for name, perms in groups.items():

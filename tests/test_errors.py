@@ -222,7 +222,8 @@ def test_an_error_in_a_view_is_the_spanish_500_page(db):
 async def test_an_unknown_socket_path_closes_with_4404(ws_path, caplog):
     from zeues.asgi import application
 
-    comm = WebsocketCommunicator(application, ws_path, headers=[(b"origin", b"http://localhost")])
+    headers = [(b"host", b"localhost"), (b"origin", b"http://localhost")]  # same origin
+    comm = WebsocketCommunicator(application, ws_path, headers=headers)
     connected, _ = await comm.connect()
     assert connected
     assert await comm.receive_output() == {"type": "websocket.close", "code": 4404}

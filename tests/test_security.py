@@ -21,7 +21,6 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "DJANGO_HTTPS": "1",
         "ZEUES_VAR_DIR": str(tmp_path),
     }
-    env.pop("ZEUES_ALLOW_DEMO_SECRET", None)
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)  # set for the browser tests' own process
     done = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -36,8 +35,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
 
 def test_a_web_process_without_a_secret_key_refuses_to_start(tmp_path):
     env = {**os.environ, "DJANGO_DEBUG": "0", "ZEUES_VAR_DIR": str(tmp_path)}
-    for name in ("DJANGO_SECRET_KEY", "ZEUES_ALLOW_DEMO_SECRET"):
-        env.pop(name, None)
+    env.pop("DJANGO_SECRET_KEY", None)
     done = subprocess.run(
         [
             sys.executable,
@@ -60,6 +58,7 @@ def test_a_web_process_without_a_secret_key_refuses_to_start(tmp_path):
 async def test_sockets_from_another_origin_are_refused(path):
     from zeues.asgi import application
 
-    comm = WebsocketCommunicator(application, path, headers=[(b"origin", b"http://evil.example")])
+    headers = [(b"host", b"localhost"), (b"origin", b"http://evil.example")]
+    comm = WebsocketCommunicator(application, path, headers=headers)
     connected, _ = await comm.connect()
     assert not connected

@@ -6,9 +6,11 @@ the in-memory channel layer. Secrets only ever come from the environment.
 
 import os
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -24,15 +26,29 @@ def env_bool(name: str, default: bool) -> bool:
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
+# The public demo key of the README: only ever with DEBUG on (`make run`). `check --deploy`
+# reports zeues.E001 whenever it is in use (spools/checks.py).
+ZEUES_DEMO_SECRET_KEY = "zeues-demo-insecure-secret-key-change-me-0123456789abcdefghijklmnop"
+# The management command being run (None for daphne, pytest, a WSGI server...).
+_COMMAND = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else None
+# Commands that serve requests sign sessions and CSRF tokens: they need the real key.
+_SERVING = _COMMAND is None or _COMMAND in {"runserver", "testserver"}
+
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-# Management commands (load_demo, local_sheet, sync_sheets...) serve no requests, so they
-# may run without a secret; a web process with DEBUG off may not.
-_MANAGE_PY = Path(sys.argv[0]).name == "manage.py" if sys.argv else False
-if not SECRET_KEY:
-    if not (DEBUG or _MANAGE_PY or env_bool("ZEUES_ALLOW_DEMO_SECRET", False)):
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
-    # Demo value: never used by a production web process (see above).
-    SECRET_KEY = "zeues-demo-insecure-secret-key-change-me-0123456789abcdefghijklmnop"
+if not SECRET_KEY and DEBUG:
+    SECRET_KEY = ZEUES_DEMO_SECRET_KEY
+elif not DEBUG and SECRET_KEY == ZEUES_DEMO_SECRET_KEY and _COMMAND != "check":
+    # `check --deploy` may load it, to report zeues.E001; nothing else may.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the public demo key of the README: it is allowed only with "
+        "DJANGO_DEBUG on. Set a secret key of your own."
+    )
+elif not DEBUG and not SECRET_KEY and _SERVING:
+    # A web process (daphne, runserver) with DEBUG off never starts without its key.
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off.")
+# Otherwise, with DEBUG off and no key, a management command (migrate, collectstatic,
+# sync_sheets, local_sheet, load_demo...) runs with an empty key: Django refuses clearly
+# ("The SECRET_KEY setting must not be empty") the moment anything would sign with it.
 
 ALLOWED_HOSTS = [
     h.strip()
@@ -51,6 +67,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "axes",  # login failure limits: AccessAttempt in the admin, the lockout page
+    "csp",
     "spools",
     "occupation",
     "dashboard",
@@ -60,6 +78,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -73,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "spools.middleware.HtmxLoginRedirectMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the Spanish lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "zeues.urls"
@@ -137,6 +158,25 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
+
+# Login failure limits (django-axes): after ZEUES_LOGIN_FAILURE_LIMIT wrong passwords for one
+# account, or from one address, logins from there wait ZEUES_LOGIN_COOLOFF_MINUTES (each new
+# try restarts the wait). A supervisor unlocks earlier by deleting the attempts in the admin.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses before the password is checked
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("ZEUES_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("ZEUES_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]  # per account and per address
+AXES_LOCKOUT_CALLABLE = "spools.middleware.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "spools.middleware.client_ip"
+# Proxies in front of daphne that append the client to X-Forwarded-For (the TLS proxy when
+# DJANGO_HTTPS is on): without them every client would share the proxy's address.
+ZEUES_PROXY_COUNT = int(
+    os.environ.get("ZEUES_PROXY_COUNT", "1" if env_bool("DJANGO_HTTPS", False) else "0")
+)
+
 LANGUAGE_CODE = "es-cl"
 LANGUAGES = [("es", "Español")]
 TIME_ZONE = os.environ.get("TIME_ZONE", "America/Santiago")
@@ -170,10 +210,31 @@ if env_bool("DJANGO_HTTPS", False):
     SECURE_HSTS_SECONDS = 31536000
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+# Load balancers probe /healthz over plain HTTP; everything else is redirected to HTTPS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30  # shared tablets stay logged in for a month
+
+# Content-Security-Policy (django-csp): scripts only from our static files (no inline script
+# anywhere); inline styles for the progress bars, htmx's indicator style and pygal's SVG;
+# WebSockets to the same origin; the camera scanner's media and workers from blob: URLs.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "media-src": [SELF, "blob:"],
+        "worker-src": [SELF, "blob:"],
+        "frame-ancestors": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+    }
+}
 
 # The workbook.
 ZEUES_SHEET_ID = os.environ.get("ZEUES_SHEET_ID", "")
@@ -254,5 +315,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("ZEUES_LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "django.channels.server": {"level": "WARNING"},
+        # Login failures and lockouts are warnings; its start-up banner is not news.
+        "axes": {"level": "WARNING"},
+    },
 }

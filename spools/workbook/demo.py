@@ -1193,8 +1193,10 @@ class MissingGroupError(Exception):
     """The account groups come from a data migration; without it there is nothing to join."""
 
 
-def ensure_demo_users() -> list[DemoLogin]:
-    """Create or reset the demo accounts: one per group, fixed passwords, nothing else."""
+def ensure_demo_users(passwords: dict[str, str] | None = None) -> list[DemoLogin]:
+    """Create or reset the demo accounts: one per group, nothing else; the README's fixed
+    passwords unless `passwords` (by username) gives new ones (load_demo requires them with
+    DEBUG off)."""
     User = get_user_model()
     for login in DEMO_LOGINS:
         try:
@@ -1204,7 +1206,7 @@ def ensure_demo_users() -> list[DemoLogin]:
                 f"Falta el grupo {login.group!r}: ejecute `python manage.py migrate`."
             ) from None
         user, _ = User.objects.get_or_create(username=login.username)
-        user.set_password(login.password)
+        user.set_password((passwords or {}).get(login.username, login.password))
         user.is_active = True
         user.is_staff = login.is_staff
         user.is_superuser = False
