@@ -16,10 +16,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import models
 
-# Kept only for spools/workbook/demo.py, which still imports it (to be moved to max_ciclos()
-# by its owner): every rule reads max_ciclos() at call time, never this.
-MAX_CICLOS = 3
-
 
 def max_ciclos() -> int:
     """The consecutive RECHAZADO that blocks a spool (ZEUES_MAX_REPAIR_CYCLES, default 3);

@@ -94,6 +94,9 @@ class Worker(models.Model):
     nombre = models.CharField(max_length=120)
     apellido = models.CharField(max_length=120, blank=True)
     activo = models.BooleanField(default=True)
+    # The code on the worker's badge (Trabajadores' optional Credencial column): a scan on
+    # the tablet's worker step picks them. Never shown in full.
+    credencial = models.CharField(max_length=120, blank=True, db_index=True)
 
     class Meta:
         ordering = ["nombre", "apellido"]

@@ -33,7 +33,6 @@ from django.utils import timezone
 
 from spools.lifecycle import (
     DN_CHOICES,
-    MAX_CICLOS,
     OPENING_EVENTS,
     Accion,
     DerivedState,
@@ -45,6 +44,7 @@ from spools.lifecycle import (
     TipoUnion,
     WorkState,
     derive_states,
+    max_ciclos,
 )
 from spools.models import (
     ROL_ARMADOR,
@@ -179,6 +179,14 @@ _MP, _MA, _MR = MetrologiaState.PENDIENTE, MetrologiaState.APROBADO, MetrologiaS
 _R = ReparacionState
 
 # In order of progress; the weights add up to 300.
+AT_LIMIT = -1  # the plant's repair limit (ZEUES_MAX_REPAIR_CYCLES) when the demo is built
+
+
+def stage_ciclo(stage: Stage) -> int | None:
+    """The rejection count a stage is built with (None: 1 or 2, at random)."""
+    return max_ciclos() if stage.ciclo == AT_LIMIT else stage.ciclo
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("sin_materiales", "sin materiales", _P, _P, _MP, _R.NINGUNA, 20, materiales=False),
     Stage("arm_pendiente", "ARM pendiente", _P, _P, _MP, _R.NINGUNA, 42),
@@ -196,7 +204,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "reparado", "reparado, pendiente metrología", _C, _C, _MP, _R.PENDIENTE_METROLOGIA, 8, None
     ),
-    Stage("bloqueado", "BLOQUEADO", _C, _C, _MR, _R.BLOQUEADO, 8, ciclo=MAX_CICLOS),
+    Stage("bloqueado", "BLOQUEADO", _C, _C, _MR, _R.BLOQUEADO, 8, ciclo=AT_LIMIT),
 )
 STAGE_BY_KEY = {s.key: s for s in STAGES}
 # Work finished long ago: from "aprobado" on.
@@ -762,7 +770,9 @@ def _play(h: SpoolHistory, stage: Stage) -> None:
             h.repair("completado")
         h.metrologia(Resultado.APROBADO)
         return
-    ciclo = stage.ciclo if stage.ciclo is not None else h.rng.choice((1, 1, 2))
+    ciclo = stage_ciclo(stage)
+    if ciclo is None:
+        ciclo = h.rng.choice((1, 1, 2))
     h.rejections(ciclo)
     repair = {
         "en_reparacion": "en_progreso",
@@ -935,7 +945,7 @@ def _finish_row(spool_row: SpoolRow, spool: Spool, rng: random.Random) -> DemoSp
     derived = derive_row(row)
     got = (derived.arm, derived.sold, derived.metrologia, derived.reparacion)
     played = (spool.arm, spool.sold, spool.metrologia, spool.reparacion)
-    ciclo_ok = stage.ciclo is None or derived.ciclo == stage.ciclo
+    ciclo_ok = stage.ciclo is None or derived.ciclo == stage_ciclo(stage)
     if got != stage.states or played != got or not ciclo_ok or derived.ciclo != spool.ciclo:
         # A generator bug, not bad input: never write a demo that contradicts itself.
         raise RuntimeError(

@@ -581,6 +581,7 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
             nombre=cell_text(t_header.get(row, "Nombre"))[:120],
             apellido=cell_text(t_header.get(row, "Apellido"))[:120],
             activo=activo,
+            credencial=cell_text(t_header.get(row, "Credencial")).strip()[:120],
         )
     role_rows: dict[tuple[int, str], Role] = {}
     for n, row in enumerate(r_rows, start=2):
@@ -599,7 +600,7 @@ def _apply_workers(trabajadores: list[list], roles: list[list], result: PullResu
             workers.values(),
             update_conflicts=True,
             unique_fields=["id"],
-            update_fields=["nombre", "apellido", "activo"],
+            update_fields=["nombre", "apellido", "activo", "credencial"],
         )
         # A worker no longer in the sheet cannot act any more, but keeps their history.
         Worker.objects.exclude(id__in=workers.keys()).update(activo=False)
