@@ -24,7 +24,7 @@ from django.utils.timezone import localtime
 
 from spools import overrides
 from spools.lifecycle import OverrideTipo, ReparacionState
-from spools.models import Event, Role, Spool, Worker
+from spools.models import Event, Role, Spool, SyncState, Worker
 from spools.rules import ActionError
 from spools.templatetags.zeues import spool_url
 
@@ -290,7 +290,14 @@ class WorkerAdmin(ReadOnlyAdmin):
     list_display = ("id", "short", "nombre", "apellido", "activo", "roles_activos")
     list_filter = ("activo", "roles__rol")
     search_fields = ("id", "nombre", "apellido")
+    # The badge code opens the tablet as that worker: only its last digits are shown.
+    fields = ("id", "nombre", "apellido", "activo", "credencial_oculta")
+    readonly_fields = ("credencial_oculta",)
     inlines = [RoleInline]
+
+    @admin.display(description="credencial")
+    def credencial_oculta(self, obj: Worker) -> str:
+        return mask_badge(obj.credencial)
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("roles")
@@ -298,6 +305,35 @@ class WorkerAdmin(ReadOnlyAdmin):
     @admin.display(description="roles activos")
     def roles_activos(self, obj: Worker) -> str:
         return ", ".join(sorted(obj.active_roles())) or "—"
+
+
+def mask_badge(code: str) -> str:
+    """`••••1234`: enough to tell two badges apart, not enough to make one."""
+    if not code:
+        return "—"
+    return "••••" + code[-4:] if len(code) > 4 else "••••"
+
+
+@admin.register(SyncState)
+class SyncStateAdmin(ReadOnlyAdmin):
+    """The workbook sync as the flusher and the puller last left it, with the full error
+    text that /healthz (public) only classifies."""
+
+    list_display = ("__str__", "last_flush_at", "last_error_kind", "last_error_since")
+    fields = (
+        "last_pull_at",
+        "last_workers_pull_at",
+        "last_flush_at",
+        "last_error_kind",
+        "last_error_status",
+        "last_error_since",
+        "last_error_at",
+        "last_error",
+        "structure_error",
+        "pull_warnings",
+        "uniones_sheet",
+        "uniones_checked_at",
+    )
 
 
 @admin.register(Event)

@@ -35,6 +35,7 @@ from django.http import (
     HttpRequest,
     HttpResponse,
     HttpResponseBadRequest,
+    HttpResponseForbidden,
     HttpResponseNotFound,
     QueryDict,
     UnreadablePostError,
@@ -121,6 +122,13 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: the view's Spanish message, or a generic Spanish one."""
     context = {"exception": _own_message(exception) or NOT_FOUND_MESSAGE}
     return HttpResponseNotFound(loader.render_to_string("404.html", context, request))
+
+
+@requires_csrf_token  # the page's own forms (logout) need a fresh token
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """CSRF_FAILURE_VIEW: Django's page is English and technical; a worker sees what to do.
+    The reason (no cookie, wrong token, bad origin) is in Django's own log line."""
+    return HttpResponseForbidden(loader.render_to_string("403_csrf.html", {}, request))
 
 
 def _own_message(exception: Exception) -> str | None:

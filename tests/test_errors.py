@@ -229,3 +229,19 @@ async def test_an_unknown_socket_path_closes_with_4404(ws_path, caplog):
     assert await comm.receive_output() == {"type": "websocket.close", "code": 4404}
     await comm.wait()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+# --- 403: a form whose CSRF token is missing or stale ----------------------------------------
+
+
+def test_a_post_without_its_csrf_token_is_a_spanish_403_that_changes_nothing(plant, caplog):
+    """A tablet page left open across a new login posts a stale token: Django's own page says
+    "CSRF verification failed" in English; the worker is told what to do, nothing changes."""
+    before = spool_state()
+    client = strict_station()
+    response = client.post("/acciones/", take(charset="utf-8"), content_type=FORM)
+    assert response.status_code == 403
+    assert_spanish(response, "La página caducó", "Nada se registró")
+    assert "verification failed" not in response.content.decode()
+    assert spool_state() == before
+    assert len(warnings_and_errors(caplog)) == 1

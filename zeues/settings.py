@@ -212,6 +212,7 @@ if env_bool("DJANGO_HTTPS", False):
     SECURE_HSTS_PRELOAD = True
 # Load balancers probe /healthz over plain HTTP; everything else is redirected to HTTPS.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+CSRF_FAILURE_VIEW = "spools.middleware.csrf_failure"  # in Spanish, not Django's English page
 CSRF_TRUSTED_ORIGINS = [
     o.strip() for o in os.environ.get("DJANGO_CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()
 ]

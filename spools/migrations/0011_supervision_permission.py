@@ -1,11 +1,12 @@
 """Supervision reports (`/supervision/`): Supervisor only; stations and the wall TV do not
-see them (`spools.view_supervision`)."""
+see them (`spools.view_supervision`). Supervisors also see the sync state in the admin (the
+error details /healthz does not publish)."""
 
 import importlib
 
 from django.db import migrations
 
-GRANTS = {"Supervisor": ["spools.view_supervision"]}
+GRANTS = {"Supervisor": ["spools.view_supervision", "spools.view_syncstate"]}
 
 # The same grant procedure as the union permissions.
 _union_grants = importlib.import_module("spools.migrations.0006_union_permissions")

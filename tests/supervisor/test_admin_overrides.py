@@ -351,3 +351,27 @@ def test_the_events_admin_is_read_only_even_for_a_superuser(boss, supervisor):
         client.post(f"/admin/spools/event/{event.pk}/delete/", {"post": "yes"}).status_code == 403
     )
     assert Event.objects.filter(pk=event.pk).exists()
+
+
+def test_a_supervisor_reads_the_sync_error_that_healthz_only_classifies(boss):
+    """/healthz is public and says only the error's kind; the admin keeps the full text."""
+    from spools.models import SyncState
+
+    state = SyncState.get()
+    state.last_error = "ConnectionError: https://sheets.example/v4/spreadsheets/SECRET-ID"
+    state.last_error_kind = "conexion"
+    state.save()
+    assert "SECRET-ID" not in boss.get("/healthz").text
+    assert "/admin/spools/syncstate/" in boss.get("/admin/").text
+    page = boss.get(f"/admin/spools/syncstate/{state.pk}/change/")
+    assert page.status_code == 200 and "SECRET-ID" in page.text
+    assert 'name="last_error"' not in page.text  # shown, not editable
+
+
+def test_the_admin_shows_only_the_end_of_a_badge_code(boss):
+    from spools.models import Worker
+
+    Worker.objects.filter(pk=93).update(credencial="0004451234")
+    page = boss.get("/admin/spools/worker/93/change/")
+    assert page.status_code == 200
+    assert "••••1234" in page.text and "0004451234" not in page.text
