@@ -30,6 +30,7 @@ FRAGMENTS = (
     "dashboard/_alerts.html",
     "dashboard/_events.html",
     "dashboard/_pd_today.html",
+    "dashboard/_quality.html",
 )
 
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
-from spools.lifecycle import STAGES, Operacion, ReparacionState, stage_of
+from spools.lifecycle import STAGES, Operacion, stage_of
 from spools.models import Event, Spool, Union
 from spools.selectors import TRADES, day_bounds
+from supervision import quality
+from supervision.filters import Filters
+from supervision.pauses import open_pauses
 
 
 @dataclass
@@ -59,11 +62,32 @@ def occupied_spools() -> list[Spool]:
     return spools
 
 
-def blocked_spools() -> list[Spool]:
-    return list(
-        Spool.objects.filter(
-            sheet_row__isnull=False, reparacion=ReparacionState.BLOQUEADO
-        ).order_by("tag")
+STUCK_SHOWN = 6  # the longest pauses listed on the wall; the rest counted
+
+
+def stuck_spools(now: datetime) -> list:
+    """Spools paused for longer than a long occupation, longest first: why (the pause's
+    motivo) and since when (supervision.pauses.open_pauses)."""
+    return open_pauses(before=now - long_occupation_after())
+
+
+@dataclass
+class QualityPanel:
+    """The wall's quality panel: today's rejections, and the welders over the repair-rate
+    line this week (Monday to today)."""
+
+    rejections: list
+    over_line: list
+    line: float
+
+
+def quality_panel(now: datetime) -> QualityPanel:
+    today = timezone.localdate(now)
+    week = Filters(today - timedelta(days=today.weekday()), today)
+    return QualityPanel(
+        rejections=quality.rejections_between(*day_bounds(today)),
+        over_line=[w for w in quality.repair_rates(week) if w.over_line],
+        line=quality.repair_line_percent(),
     )
 
 
@@ -128,14 +152,19 @@ def pd_today() -> PdToday:
 
 
 def dashboard_context() -> dict:
+    now = timezone.now()
     occupied = occupied_spools()
+    stuck = stuck_spools(now)
     return {
         "pd_today": pd_today(),
         "occupied": occupied,
         "long_occupied": [s for s in occupied if s.too_long],
         "long_hours": settings.ZEUES_LONG_OCCUPATION_HOURS,
-        "blocked": blocked_spools(),
+        "blocked": quality.blocked_now(),
+        "stuck": stuck[:STUCK_SHOWN],
+        "stuck_more": max(0, len(stuck) - STUCK_SHOWN),
+        "quality": quality_panel(now),
         "stages": stage_counts(),
         "events": latest_events(),
-        "now": timezone.now(),
+        "now": now,
     }

@@ -13,7 +13,7 @@ import pytest
 
 from tests import ROOT
 
-PRODUCT = ("zeues", "spools", "occupation", "dashboard")
+PRODUCT = ("zeues", "spools", "occupation", "dashboard", "supervision")
 LOCAL_BACKEND = "spools/workbook/local_sheet"
 GATEWAY = "spools/workbook/gateway.py"
 # What speaks HTTP to a workbook (or builds its client).
@@ -66,8 +66,16 @@ def broken(files: list[Path], forbidden: tuple[str, ...]) -> list[str]:
 
 
 def test_apps_import_one_way_dashboard_then_occupation_then_spools():
-    assert broken(python_files("spools"), ("occupation", "dashboard")) == []
-    assert broken(python_files("occupation"), ("dashboard",)) == []
+    assert broken(python_files("spools"), ("occupation", "dashboard", "supervision")) == []
+    assert broken(python_files("occupation"), ("dashboard", "supervision")) == []
+
+
+def test_supervision_reads_only_the_record_and_only_the_dashboard_reads_it():
+    """The reports stand on `spools` alone; the wall's quality panel borrows their queries."""
+    assert broken(python_files("supervision"), ("occupation", "dashboard")) == []
+    assert any(
+        is_under(i.module, "supervision") for f in python_files("dashboard") for i in imports_of(f)
+    )
 
 
 def test_only_the_gateway_and_the_local_backend_reach_a_workbook():

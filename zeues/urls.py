@@ -13,6 +13,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("occupation.urls")),
     path("", include("dashboard.urls")),
+    path("", include("supervision.urls")),
     path("", include("spools.urls")),
 ]
 

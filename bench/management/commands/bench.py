@@ -7,7 +7,9 @@ the Sheets requests that viewing pages causes), `dashboard` (100 screens on the 
 WebSocket while a tablet acts: action → push delay, memory), `actions` (60 tablets against
 one web process, sheet latency 500 ms, then the web process idle), `burst` (60 tablets
 confirming in the same instant), `uniones` (the actions load with a third of the tablets
-ending sessions on 10-union spools with FINALIZAR + uniones).
+ending sessions on 10-union spools with FINALIZAR + uniones), `supervision` (the four
+/supervision/ pages and their CSV / XLSX exports with 10,000 spools, 100,000 unions and two
+years of events, ~500,000).
 """
 
 from __future__ import annotations
@@ -30,17 +32,28 @@ from bench import floor_run, uniones_run
 from bench import lists as lists_bench
 from bench import pull as pull_bench
 from bench import registro as registro_bench
+from bench import supervision as supervision_bench
 from bench.figures import Report
 from bench.web import WebServerError
 from spools.workbook.gateway import backend_name
 from spools.workbook.local_sheet import LocalSheetStore
 
-SECTIONS = ("pull", "registro", "lists", "dashboard", "actions", "burst", "uniones")
+SECTIONS = (
+    "pull",
+    "registro",
+    "supervision",
+    "lists",
+    "dashboard",
+    "actions",
+    "burst",
+    "uniones",
+)
 FULL = {
     "pull_spools": 10_000,
     "runs": 5,
     "first_runs": 3,  # a first pull of 10,000 spools and 100,000 unions takes ~20 s
     "registro_requests": 60,
+    "supervision_requests": 20,
     "duration": 60.0,
     "bursts": 5,
     "idle": 30.0,
@@ -53,6 +66,7 @@ QUICK = {
     "runs": 3,
     "first_runs": 2,
     "registro_requests": 20,
+    "supervision_requests": 5,
     "duration": 15.0,
     "bursts": 2,
     "idle": 12.0,
@@ -174,6 +188,19 @@ class Command(BaseCommand):
                         # The pull section's workbook is still loaded: measured, not rebuilt.
                         loaded="pull" in only,
                         requests_each=sizes["registro_requests"],
+                        seed=options["seed"],
+                        progress=self.progress,
+                    )
+                )
+            if "supervision" in only:
+                errors += self.section(
+                    lambda: supervision_bench.run(
+                        report,
+                        store,
+                        spools=sizes["pull_spools"],
+                        # A workbook of that size is still loaded by pull or registro.
+                        loaded="pull" in only or "registro" in only,
+                        requests_each=sizes["supervision_requests"],
                         seed=options["seed"],
                         progress=self.progress,
                     )
