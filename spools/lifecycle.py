@@ -99,6 +99,8 @@ class EventoTipo(models.TextChoices):
     UNION_ARM_REGISTRADA = "UNION_ARM_REGISTRADA"
     UNION_SOLD_REGISTRADA = "UNION_SOLD_REGISTRADA"
     UNIONES_EDITADAS = "UNIONES_EDITADAS"
+    # A note added to a spool (its line goes to the Operaciones Notas cell).
+    NOTA_AGREGADA = "NOTA_AGREGADA"
 
 
 # Metadata's Accion of a supervisor event (the workers' are the Accion values).

@@ -719,6 +719,42 @@ class Event(models.Model):
         return f"{self.timestamp:%d-%m-%Y %H:%M:%S} {self.evento_tipo} {self.tag}"
 
 
+class Note(models.Model):
+    """A note on a spool: one line of the Operaciones `Notas` cell, append-only.
+
+    The app's notes (`from_sheet` False) are written to the cell once each, through the
+    outbox with their NOTA_AGREGADA Metadata row; lines someone typed into the cell are read
+    back by the pull (`from_sheet` True) so the spool page shows them too.
+    """
+
+    tag = models.CharField("TAG_SPOOL", max_length=100)
+    texto = models.TextField()
+    # As the line names it: the worker's short name `MR(93)`, else the account's username.
+    author = models.CharField("autor", max_length=150, blank=True)
+    worker_id = models.PositiveIntegerField(null=True, blank=True)
+    account = models.CharField(max_length=150, blank=True)
+    created = models.DateTimeField(default=timezone.now)
+    # The line as the cell holds it (`YYYY-MM-DD HH:MM MR(93): texto`).
+    line = models.TextField()
+    from_sheet = models.BooleanField(default=False)
+    event = models.OneToOneField(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="note"
+    )
+    # When the line landed in the cell; why it is only in the app (no Notas column, the row
+    # gone, the cell full).
+    written_at = models.DateTimeField(null=True, blank=True)
+    not_written = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        indexes = [models.Index(fields=["tag", "created"])]
+        verbose_name = "nota"
+        verbose_name_plural = "notas"
+
+    def __str__(self) -> str:
+        return self.line
+
+
 class OutboxEntry(models.Model):
     """What one committed change must still write to the workbook.
 

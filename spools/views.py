@@ -19,6 +19,7 @@ from spools.labels import (
     label_sheets,
 )
 from spools.models import Spool, Worker
+from spools.notes import NOTE_MAX_CHARS, NoteForm, add_note, can_add_notes, notes_of
 from spools.rules import ActionError
 from spools.selectors import spool_page, union_list, worker_registro
 from spools.unions import define_unions
@@ -41,7 +42,11 @@ def spool_detail(request: HttpRequest, tag: str) -> HttpResponse:
     spool = Spool.objects.filter(tag=tag).first()
     if spool is None:
         raise Http404(f"No existe el spool {tag}.")
-    context = {**spool_page(spool), "can_define_unions": can_define_unions(request, spool)}
+    context = {
+        **spool_page(spool),
+        **_notes_context(request, spool),
+        "can_define_unions": can_define_unions(request, spool),
+    }
     return render(request, "spools/spool_detail.html", context)
 
 
@@ -78,6 +83,55 @@ def _union_list(
         "error": error,
     }
     return render(request, "spools/_unions.html", context, status=status)
+
+
+@require_POST
+@permission_required("spools.perform_actions", raise_exception=True)
+def spool_notes(request: HttpRequest, tag: str) -> HttpResponse:
+    """POST /spools/<TAG>/notas/: add a note (`texto`, optional `worker`); answers with the
+    spool's notes fragment (400 with the reason and the text kept, 404 unknown worker)."""
+    spool = Spool.objects.filter(tag=tag).first()
+    if spool is None:
+        raise Http404(f"No existe el spool {tag}.")
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _notes(request, spool, form, form.first_error(), 400)
+    worker_id = form.cleaned_data["worker"]
+    try:
+        add_note(
+            spool.tag,
+            form.cleaned_data["texto"],
+            worker_id=worker_id,
+            account=request.user.get_username(),
+        )
+    except ActionError as exc:
+        return _notes(request, spool, form, exc.message, exc.status)
+    return _notes(request, spool, NoteForm(initial={"worker": worker_id}))
+
+
+def _notes_context(
+    request: HttpRequest, spool: Spool, form: NoteForm | None = None, error: str = ""
+) -> dict:
+    """The notes fragment's context: the notes, and the form (what was typed, kept after
+    an error; the tablet's worker, kept for the next note)."""
+    data = form.data if form is not None and form.is_bound else {}
+    initial = form.initial if form is not None else {}
+    return {
+        "spool": spool,
+        "notes": notes_of(spool),
+        "can_add_notes": can_add_notes(request.user, spool),
+        "note_texto": data.get("texto", ""),
+        "note_worker": data.get("worker", initial.get("worker")) or "",
+        "note_error": error,
+        "note_max": NOTE_MAX_CHARS,
+    }
+
+
+def _notes(
+    request: HttpRequest, spool: Spool, form: NoteForm, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = _notes_context(request, spool, form, error)
+    return render(request, "spools/_notas.html", context, status=status)
 
 
 @can_view

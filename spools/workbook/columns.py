@@ -38,6 +38,9 @@ class Col:
     FECHA_OCUPACION = "Fecha_Ocupacion"
     VERSION = "version"
     ESTADO_DETALLE = "Estado_Detalle"
+    # Optional: the spool's notes, one line each, appended by the app and typed by the
+    # office alike (never required; where it is missing notes stay in the app).
+    NOTAS = "Notas"
 
 
 class UCol:
@@ -115,6 +118,8 @@ OPERACIONES_COUNTER_COLUMNS = (
     CounterCol.PULGADAS_ARM,
     CounterCol.PULGADAS_SOLD,
 )
+# The most a Google Sheets cell holds: a Notas cell that would grow past it is left alone.
+CELL_MAX_CHARS = 50_000
 # Optional Metadata column, set on per-union rows when present (always in Metadata_JSON).
 METADATA_N_UNION = "N_UNION"
 

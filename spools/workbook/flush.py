@@ -1,7 +1,8 @@
 """The flush as steps: plan the one read, locate rows and columns, build the one write, commit.
 
     plan    what the one values.batchGet asks for: the Operaciones header and TAG_SPOOL
-            column (or the whole sheet when a pull is due, which serves both), the Uniones
+            column (or the whole sheet when a pull is due, which serves both, or a note is
+            to be appended: its Notas cell must be read to be merged), the Uniones
             header and its TAG_SPOOL and N_UNION columns when union writes are pending (the
             whole sheet when a pull is due or a union row is to be created: only whole rows
             tell the last filled one), and the Metadata header and tail when Metadata rows
@@ -10,16 +11,18 @@
             each union (TAG_SPOOL, N_UNION), the Metadata IDs already landed and the last
             filled Metadata row;
     build   the cells, union rows and Metadata rows to write (later entries win per cell; a
-            created union goes after the last filled Uniones row, a deleted one is cleared
-            with blanks, never removed; a Metadata row whose ID already landed is not
-            written again);
+            Notas cell gets the app's new lines appended to what it holds now, see
+            `_build_notes`; a created union goes after the last filled Uniones row, a
+            deleted one is cleared with blanks, never removed; a Metadata row whose ID
+            already landed is not written again);
     commit  grow the Uniones or Metadata grid if needed, renew the lease, the one
-            values.batchUpdate, mark the entries done.
+            values.batchUpdate, mark the entries (and their notes) done.
 
 Uniones is named in the read only when SyncState says the workbook has it (a batchGet that
 names a missing sheet fails whole; see spools.workbook.pull). Optional columns never stop a
 flush: the Operaciones counters (Total_Uniones …) are written where the header has them and
-the workbook has Uniones, else left to the office; Metadata's N_UNION where it is. Numbers
+the workbook has Uniones, else left to the office; Metadata's N_UNION where it is; Notas where
+the header has it, else the note stays in the app (its Metadata row is written). Numbers
 (counters, N_UNION, DN_UNION) go as numbers in the RAW write.
 
 `plan`, `locate` and `build` take and give plain data and touch no sheet (`locate` re-reads,
@@ -37,9 +40,10 @@ from itertools import zip_longest
 from django.db import transaction
 from django.utils import timezone
 
-from spools.models import OutboxEntry, SyncState
+from spools.models import Note, OutboxEntry, SyncState
 from spools.workbook import gateway as sheets
 from spools.workbook.columns import (
+    CELL_MAX_CHARS,
     METADATA,
     METADATA_COLUMNS,
     METADATA_N_UNION,
@@ -55,7 +59,7 @@ from spools.workbook.columns import (
     column_letter,
     quote_sheet,
 )
-from spools.workbook.rows import parse_n_union
+from spools.workbook.rows import merge_note_lines, note_cell, parse_n_union
 from spools.workbook.values import CellValueError, cell_text
 
 METADATA_TAIL_OVERLAP = 50  # rows re-read before the last known one, to find landed IDs
@@ -65,6 +69,8 @@ UNIONES_GROW_ROWS = 1000
 METADATA_OPTIONAL_COLUMNS = (METADATA_N_UNION,)
 
 ReadRanges = Callable[[list[str]], list[list[list]]]
+NO_NOTAS_COLUMN = f"La hoja {OPERACIONES} no tiene la columna {Col.NOTAS}: la nota queda en la app."
+NOTAS_FULL = f"La celda {Col.NOTAS} está llena: la nota queda en la app."
 
 
 class LeaseLost(Exception):
@@ -77,7 +83,7 @@ class LeaseLost(Exception):
 class Part(StrEnum):
     """What one range of the read is for."""
 
-    OPERACIONES = "operaciones"  # the whole sheet: the pull is due
+    OPERACIONES = "operaciones"  # the whole sheet: the pull is due, or a note is pending
     OPS_HEADER = "ops_header"
     TAGS = "tags"  # the TAG_SPOOL column where it was last cycle
     META_HEADER = "meta_header"
@@ -107,15 +113,24 @@ class ReadPlan:
         return {part: reply for (part, _), reply in zip(self.parts, replies, strict=True)}
 
 
+def reads_whole_sheet(entries: list[OutboxEntry]) -> bool:
+    """Whether these entries need the whole Operaciones sheet read: a note to append needs
+    its Notas cell, whose column and row the same read tells. Notes are few, and the read
+    is the pull's (the cycle applies it): no call is added."""
+    return any(Col.NOTAS in e.cells for e in entries)
+
+
 def plan(state: SyncState, entries: list[OutboxEntry], do_pull: bool) -> ReadPlan:
     """The one read of a cycle."""
     parts: list[tuple[Part, str]] = []
     uniones = bool(state.uniones_sheet)
     union_writes = uniones and any(e.unions for e in entries)
-    if do_pull:
+    if do_pull or reads_whole_sheet(entries):
         parts.append((Part.OPERACIONES, sheets.sheet_range(OPERACIONES)))
-        if uniones:
+        if do_pull and uniones:
             parts.append((Part.UNIONES, sheets.sheet_range(UNIONES)))
+        elif union_writes:
+            parts += _union_parts(state, entries)
     elif entries:
         # The header even for Metadata rows alone: a broken Operaciones stops every write.
         parts.append((Part.OPS_HEADER, sheets.sheet_range(OPERACIONES, "1:1")))
@@ -180,6 +195,7 @@ class Located:
 
     ops_header: HeaderMap | None = None
     rows_by_tag: dict[str, int] = field(default_factory=dict)  # TAG → 1-based sheet row
+    ops_rows: list[list] | None = None  # the whole Operaciones sheet, when read
     meta_header: HeaderMap | None = None
     landed_ids: set[str] = field(default_factory=set)  # Metadata IDs already in the tail
     meta_last_filled: int = 0  # last row of the tail read that holds anything
@@ -228,6 +244,7 @@ def _locate_operaciones(
         header.require(OPERACIONES_COLUMNS)
         tag_idx = header.col(Col.TAG_SPOOL)
         tags = [[r[tag_idx]] if tag_idx < len(r) else [] for r in ops_rows]
+        located.ops_rows = ops_rows
     else:
         header_rows = _rows(got[Part.OPS_HEADER])
         header = HeaderMap.from_row(OPERACIONES, header_rows[0] if header_rows else [])
@@ -319,6 +336,8 @@ class Writes:
     updates: dict[str, object] = field(default_factory=dict)  # A1 range → value or rows
     errors: dict[int, str] = field(default_factory=dict)  # entry pk → why its cells were not
     cells_written: int = 0
+    notes_written: list[int] = field(default_factory=list)  # entries whose line is in the cell
+    notes_left: dict[int, str] = field(default_factory=dict)  # entry pk → why not (no error)
     metadata_written: int = 0
     metadata_already_there: int = 0
     unions_written: int = 0  # union rows written, created or cleared
@@ -349,18 +368,56 @@ def _build_cells(located: Located, with_cells: list[OutboxEntry], writes: Writes
     header = located.ops_header
     assert header is not None  # any pending entry makes locate check the header
     latest: dict[tuple[int, int], object] = {}
+    notes: dict[int, list[OutboxEntry]] = {}  # row → the entries appending a note to it
     for entry in with_cells:
         row_no = located.rows_by_tag.get(entry.tag)
         if row_no is None:
             writes.errors[entry.pk] = f"El spool {entry.tag} ya no está en la hoja {OPERACIONES}."
             continue
         for column, value in entry.cells.items():
+            if column == Col.NOTAS:
+                notes.setdefault(row_no, []).append(entry)
+                continue
             col = _cell_column(header, column, located.uniones_sheet)
             if col is not None:
                 latest[(row_no, col)] = value  # later entries win
     for (row_no, col), value in latest.items():
         writes.updates[f"{quote_sheet(OPERACIONES)}!{column_letter(col)}{row_no}"] = value
     writes.cells_written = len(latest)
+    if notes:
+        _build_notes(located, notes, writes)
+
+
+def _build_notes(located: Located, by_row: dict[int, list[OutboxEntry]], writes: Writes) -> None:
+    """Each row's Notas cell as it was read, with the app's new lines appended.
+
+    Never an overwrite of what someone typed: the cell is the one this cycle's read brought
+    (the whole sheet, see `plan`), every line in it is kept, and a line already there is not
+    added again, so a flush retried after its write landed changes nothing. What stays
+    possible is a line typed into the same cell between this read and the write (the
+    cycle's few hundred milliseconds; a person still typing in the cell when the write lands
+    keeps their own text over ours, in the sheet's usual last-writer-wins): Sheets has no
+    compare-and-set on a cell, so it cannot be closed without a lock nobody else honours.
+    It is acceptable because notes are rare, that window is short, and nothing is lost
+    from the record: every note stays in the app and its Metadata row.
+    """
+    header, rows = located.ops_header, located.ops_rows
+    assert header is not None and rows is not None  # `plan` reads the whole sheet for notes
+    col = header.find(Col.NOTAS)
+    for row_no, entries in by_row.items():
+        if col is None:
+            writes.notes_left.update((e.pk, NO_NOTAS_COLUMN) for e in entries)
+            continue
+        row = rows[row_no - 1] if row_no - 1 < len(rows) else []
+        current = note_cell(row[col] if col < len(row) else None)
+        merged = merge_note_lines(current, [e.cells[Col.NOTAS] for e in entries])
+        if len(merged) > CELL_MAX_CHARS:
+            writes.notes_left.update((e.pk, NOTAS_FULL) for e in entries)
+            continue
+        if merged != current:
+            writes.updates[a1(OPERACIONES, row_no, col)] = merged
+            writes.cells_written += 1
+        writes.notes_written += [e.pk for e in entries]
 
 
 def _cell_column(header: HeaderMap, column: str, uniones_sheet: bool) -> int | None:
@@ -507,7 +564,7 @@ def commit(
     if writes.metadata_last_row is not None:
         state.metadata_last_row = writes.metadata_last_row
     if entries:
-        _mark_done(entries, writes.errors, now)
+        _mark_done(entries, writes, now)
         state.last_flush_at = now
         if writes.errors:
             state.last_error = "; ".join(list(writes.errors.values())[:5])
@@ -515,10 +572,25 @@ def commit(
         state.structure_error = ""  # every header written to was checked by this flush
 
 
-def _mark_done(entries: list[OutboxEntry], errors: dict[int, str], now) -> None:
+def _mark_done(entries: list[OutboxEntry], writes: Writes, now) -> None:
+    errors = writes.errors
     with transaction.atomic():
         OutboxEntry.objects.filter(pk__in=[e.pk for e in entries if e.pk not in errors]).update(
             flushed_at=now
         )
         for pk, message in errors.items():
             OutboxEntry.objects.filter(pk=pk).update(flushed_at=now, error=message)
+        _mark_notes(entries, writes, now)
+
+
+def _mark_notes(entries: list[OutboxEntry], writes: Writes, now) -> None:
+    """Each note's fate, found by its entry's Metadata row (the note's event): in the cell
+    now, or only in the app and why."""
+    event_of = {e.pk: e.metadata_row.get("ID") for e in entries if Col.NOTAS in e.cells}
+    if not event_of:
+        return
+    landed = [event_of[pk] for pk in writes.notes_written if pk in event_of]
+    Note.objects.filter(event_id__in=landed).update(written_at=now, not_written="")
+    left = {**writes.notes_left, **{pk: m for pk, m in writes.errors.items() if pk in event_of}}
+    for pk, message in left.items():
+        Note.objects.filter(event_id=event_of[pk]).update(not_written=message[:300])

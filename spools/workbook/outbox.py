@@ -82,13 +82,15 @@ def record_change(
     tag: str = "",
     now=None,
     unions: list[dict[str, Any]] | None = None,
+    note_line: str = "",
 ) -> Event:
     """Add the event and its outbox entry. The spool must already hold its new state.
 
     Only the cells that changed are written (plus a new `version` and Estado_Detalle), so
     an office edit to another cell of the row is never overwritten by a stale value.
     `unions`: the spool's Uniones rows to write with it (`union_write`); a spool with
-    unions also writes its Operaciones counters.
+    unions also writes its Operaciones counters. `note_line`: a line to append to the row's
+    Notas cell (the flush merges it into what the cell holds then, never overwrites it).
     """
     now = now or timezone.now()
     event = Event.objects.create(
@@ -113,6 +115,8 @@ def record_change(
     if spool is not None and (unions or spool.has_unions):
         # The Operaciones counters follow Uniones (written where those columns exist).
         cells.update(counter_cells(spool))
+    if note_line:
+        cells[Col.NOTAS] = note_line
     OutboxEntry.objects.create(
         created_at=now,
         tag=event.tag,

@@ -58,6 +58,7 @@ from spools.models import (
     TRANSITION_FIELDS,
     UNION_COUNTER_FIELDS,
     Event,
+    Note,
     OutboxEntry,
     Role,
     Spool,
@@ -90,7 +91,9 @@ from spools.workbook.outbox import (
 from spools.workbook.rows import (
     N_UNION_MAX,
     counter_cells,
+    note_lines,
     parse_n_union,
+    parse_note_line,
     parse_spool_row,
     parse_union_row,
 )
@@ -175,7 +178,7 @@ class PullResult:
 # pull reading one slice of the rows whatever their digests: with a pull every 10 s,
 # each row at least hourly, with no pull that reads them all at once.
 
-DIGEST_SCHEME = "zeues-pull-1"  # change it when a row reads differently: no digest matches
+DIGEST_SCHEME = "zeues-pull-2"  # change it when a row reads differently: no digest matches
 RECHECK_SLICES = 360  # a pull reads the rows whose number is its own, modulo this
 _pulls_done = 0  # pulls applied by this process; the first reads every row
 
@@ -381,6 +384,7 @@ def _apply_spools(
     }
     digests.known = index
     seen, parsed = _parse_rows(header, rows, result, digests)
+    _apply_sheet_notes(header, rows, seen, list(parsed))
     now = timezone.now()
     existing = _mirror_spools(list(parsed), len(index))
     pending = pending_tags()
@@ -405,6 +409,58 @@ def _apply_spools(
         result.removed.extend(gone)
     Spool.objects.bulk_create(to_create, batch_size=500)
     digests.store(Spool)
+
+
+def _apply_sheet_notes(
+    header: HeaderMap, rows: list[list], seen: dict[str, int], tags: list[str]
+) -> None:
+    """The lines someone typed into the Notas cells of these rows (those read, not skipped
+    as unchanged: the row's digest covers its Notas cell) become the mirror's office notes,
+    so the spool page shows them beside the app's. The app's own lines are its notes
+    already; an office line gone from the cell goes from the mirror. Without a Notas column
+    the mirror's notes stay as they are."""
+    col = header.find(Col.NOTAS)
+    if col is None or not tags:
+        return
+    cells = {}
+    for tag in tags:
+        row = rows[seen[tag] - 2]
+        cells[tag] = note_lines(row[col] if col < len(row) else None)
+    with_office = set(Note.objects.filter(from_sheet=True).values_list("tag", flat=True))
+    wanted = [tag for tag, lines in cells.items() if lines or tag in with_office]
+    now = timezone.now()
+    for chunk in _chunks(wanted, CHUNK):
+        notes: dict[str, list[Note]] = defaultdict(list)
+        for note in Note.objects.filter(tag__in=chunk).only("pk", "tag", "line", "from_sheet"):
+            notes[note.tag].append(note)
+        with transaction.atomic():
+            for tag in chunk:
+                _take_office_lines(tag, cells[tag], notes[tag], now)
+
+
+def _take_office_lines(tag: str, lines: list[str], notes: list[Note], now: datetime) -> None:
+    """Make the spool's office notes the cell's lines that are not the app's."""
+    app_lines = {n.line for n in notes if not n.from_sheet}
+    office = [line for line in dict.fromkeys(lines) if line not in app_lines]
+    known = {n.line: n.pk for n in notes if n.from_sheet}
+    gone = [pk for line, pk in known.items() if line not in office]
+    if gone:
+        Note.objects.filter(pk__in=gone).delete()
+    new = []
+    for line in office:
+        if line not in known:
+            when, author, texto = parse_note_line(line)
+            new.append(
+                Note(
+                    tag=tag,
+                    texto=texto,
+                    author=author[:150],
+                    created=when or now,  # a line with no time: when it was first seen
+                    line=line,
+                    from_sheet=True,
+                )
+            )
+    Note.objects.bulk_create(new)
 
 
 def _mirror_spools(tags: list[str], mirrored: int) -> dict[str, Spool]:

@@ -1,13 +1,18 @@
 """One Operaciones row ⇄ the mirror fields of a Spool: the single translation both ways.
 
 `parse_spool_row` reads a row (the pull, and CANCELAR restoring a snapshot); `app_cells`
-writes the app-owned cells of a spool as the workbook holds them.
+writes the app-owned cells of a spool as the workbook holds them. The Notas cell is read
+and written as lines (`note_line`, `note_lines`, `merge_note_lines`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+
+from django.utils import timezone
 
 from spools.lifecycle import derive_states
 from spools.workbook.columns import OPERACIONES, Col, CounterCol, HeaderMap, UCol
@@ -198,3 +203,52 @@ def counter_cells(spool: Any) -> dict[str, object]:
         CounterCol.PULGADAS_ARM: round(float(spool.pulgadas_arm), 2),
         CounterCol.PULGADAS_SOLD: round(float(spool.pulgadas_sold), 2),
     }
+
+
+# --- the Notas cell ----------------------------------------------------------------------------
+
+NOTE_TIME_FORMAT = "%Y-%m-%d %H:%M"
+# `2026-05-12 08:30 MR(93): texto`: the author is a worker's short name or a username (no
+# spaces in either). Lines someone typed in another form are kept and shown as they are.
+_NOTE_LINE = re.compile(r"^(\d{4}-\d{2}-\d{2} \d{2}:\d{2}) (\S+): (.*)$")
+
+
+def note_line(created: datetime, author: str, texto: str) -> str:
+    """A note as its line of the Notas cell: `YYYY-MM-DD HH:MM MR(93): texto` (plant time)."""
+    return f"{timezone.localtime(created).strftime(NOTE_TIME_FORMAT)} {author}: {texto}"
+
+
+def parse_note_line(line: str) -> tuple[datetime | None, str, str]:
+    """(when, author, texto) of a line in the app's form; (None, "", line) otherwise."""
+    m = _NOTE_LINE.match(line)
+    if m is None:
+        return None, "", line
+    try:
+        when = datetime.strptime(m[1], NOTE_TIME_FORMAT)
+    except ValueError:  # 2026-13-45: not a time, so not the app's form
+        return None, "", line
+    return timezone.make_aware(when), m[2], m[3]
+
+
+def note_lines(cell: object) -> list[str]:
+    """The lines of a Notas cell, trimmed, blank ones left out."""
+    return [line.strip() for line in cell_text(cell).splitlines() if line.strip()]
+
+
+def note_cell(cell: object) -> str:
+    """A Notas cell as text, exactly as typed (a number someone typed as its text)."""
+    return cell if isinstance(cell, str) else cell_text(cell)
+
+
+def merge_note_lines(current: str, new: list[str]) -> str:
+    """The Notas cell's text `current` with the app's `new` lines appended at the end.
+
+    Append-only and idempotent: every line already in the cell stays as it is (the office's
+    included, in their order), and a line the cell already holds is not added again (a
+    flush retried after its write landed writes the same text)."""
+    have = set(note_lines(current))
+    missing = [line for line in dict.fromkeys(new) if line not in have]
+    if not missing:
+        return current
+    kept = current.rstrip("\n")
+    return "\n".join([kept, *missing] if kept.strip() else missing)

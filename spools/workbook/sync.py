@@ -2,7 +2,7 @@
 
 One cycle costs at most one read (one values.batchGet locating rows, columns and the
 Metadata tail — the whole Operaciones sheet, and Uniones when the workbook has it, when a
-pull is due, which serves both) and one write (one values.batchUpdate with every pending
+pull is due or a note is to be appended, which serves both) and one write (one values.batchUpdate with every pending
 cell, union row and Metadata row). Rarely more: when TAG_SPOOL, N_UNION or ID moved column
 since the last cycle, when the Metadata or Uniones grid must grow, when whether the workbook
 has a Uniones sheet is not known or is asked again (one metadata read, see
@@ -172,7 +172,9 @@ def _run_cycle(*, pull_now: bool, flush: bool, holder: str) -> CycleResult:
         if flush
         else []
     )
-    do_pull = pull_now or pull_due(state)
+    # A pending note makes the one read the whole Operaciones sheet (its Notas cell is
+    # merged, see flush.plan): that read is a pull's, so the pull is applied too.
+    do_pull = pull_now or pull_due(state) or flush_steps.reads_whole_sheet(entries)
     result = CycleResult()
     if not entries and not do_pull:
         return result
