@@ -3,7 +3,8 @@
    - barcode/QR scanners (they type fast and press Enter), and any other reader (the
      camera) that announces a code with the DOM event "zeues:scanned" {detail: {code}}
    - reason chips (why a spool is rejected / paused) and METROLOGÍA's RECHAZADO step
-   - client-side filters, the connection indicator, the result countdown, a failed send
+   - client-side filters, the connection indicator, the result countdown
+     (a confirmation the Wi-Fi lost is static/js/offline.js's: kept, then sent)
    - the print button of printable pages
    - the union step: its live counter, "Todas", and "¿Liberar sin registrar?" */
 (function () {
@@ -95,7 +96,7 @@
     if (e.target.closest && e.target.closest("[data-print]")) window.print();
   });
 
-  // METROLOGÍA: the tapped verdict is kept in the form, so "Reintentar" resends it; so is
+  // METROLOGÍA: the tapped verdict is kept in the form, so a resend carries it; so is
   // the tapped reason (a button with data-motivo="" sends none).
   document.addEventListener("click", function (e) {
     var button = e.target.closest && e.target.closest("button[data-resultado], button[data-motivo]");
@@ -243,10 +244,7 @@
   });
   document.addEventListener("htmx:wsError", function () { connection(false); });
 
-  // A confirmation that got no answer: offer a retry with the same request_id.
-  function sendFailed() { var el = $("#send-error"); if (el) el.hidden = false; }
-  document.addEventListener("htmx:sendError", sendFailed);
-  document.addEventListener("htmx:timeout", sendFailed);
+  // A confirmation that got no answer is kept and sent later: static/js/offline.js.
 
   // Back to the start after a result.
   setInterval(function () {

@@ -1,0 +1,1 @@
+"""The tablet with the network cut: confirmations kept and sent later."""
