@@ -52,6 +52,7 @@ class SpoolListConsumer(UserSocketsMixin, AsyncWebsocketConsumer):
                 user, operacion, accion
             ),
             "volver": reverse("tablet-spools", args=[operacion, worker.id, accion]),
+            "worker": worker,  # a pushed row's note form signs with the list's worker
         }
         remember_consumer_loop()
         await self.join_user_group()  # closed (4401) when this user logs out or loses access

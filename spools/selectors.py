@@ -158,6 +158,11 @@ class _History:
             if meta.get("tipo") == OverrideTipo.LIBERAR:
                 self._close(event, "liberada")
             self.entries.append(_override(event, meta))
+        elif tipo == EventoTipo.NOTA_AGREGADA:
+            texto = str(meta.get("texto", ""))
+            self.entries.append(
+                Instant(event.timestamp, "otro", "Nota", event.worker_nombre, texto)
+            )
         else:
             who = event.worker_nombre
             self.entries.append(Instant(event.timestamp, "otro", tipo or "Evento", who=who))
