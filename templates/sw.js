@@ -16,10 +16,12 @@ var STATIC = "{% get_static_prefix %}";
 var ASSETS = [
   "{% static 'css/zeues.css' %}",
   "{% static 'css/scan.css' %}",
+  "{% static 'css/notes.css' %}",
   "{% static 'vendor/htmx/htmx-2.0.11.min.js' %}",
   "{% static 'vendor/htmx/htmx-ext-ws-2.0.4.min.js' %}",
   "{% static 'js/zeues.js' %}",
   "{% static 'js/scan.js' %}",
+  "{% static 'js/notes.js' %}",
   "{% static 'js/offline.js' %}"
 ];
 var PAGE_TIMEOUT_MS = 6000; // a Wi-Fi that is "connected" but dead: the cached start screen
