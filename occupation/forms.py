@@ -7,6 +7,7 @@ from urllib.parse import unquote_to_bytes
 
 from django import forms
 
+from occupation.identify import PIN_PATTERN, identified_by
 from occupation.services import MAX_SPOOLS, ActionCommand
 from spools.lifecycle import (
     SESSION_ENDS,
@@ -16,11 +17,15 @@ from spools.lifecycle import (
     motivos_pausa,
     motivos_rechazo,
 )
+from spools.models import Spool
 
 # Any TAG the office can type (spaces, accents, "/"): unknown ones answer 404 from the
-# mirror. Refused here: control characters, bytes that were not UTF-8 (decoded as U+FFFD),
-# and text that a spreadsheet would take for a formula.
-TAG_PATTERN = re.compile(r"^[^\x00-\x1f\x7f\ufffd=+@][^\x00-\x1f\x7f\ufffd]{0,99}$")
+# mirror. Refused here: control characters and bytes that were not UTF-8 (decoded as
+# U+FFFD). A TAG a spreadsheet would take for a formula ("=A-1", "+B", "@C") is the office's
+# own text when the mirror has it (the workbook holds it as text, the app writes RAW);
+# one the mirror lacks is a tampered form.
+TAG_PATTERN = re.compile(r"^[^\x00-\x1f\x7f\ufffd]{1,100}$")
+FORMULA_START = ("=", "+", "@")
 N_UNION_PATTERN = re.compile(r"^[0-9]{1,6}$")
 # The operations whose sessions register unions (and may be ended with FINALIZAR).
 UNION_OPERATIONS = (Operacion.ARM, Operacion.SOLD)
@@ -68,6 +73,9 @@ class ActionForm(forms.Form):
     request_id = forms.UUIDField(required=False, error_messages={"invalid": "Envío inválido."})
     # A reason code from the plant's lists (checked in clean: the lists are settings).
     motivo = forms.CharField(required=False)
+    # The signed note of how the worker was identified (occupation.identify); optional:
+    # without a valid one the action says `lista` (and is refused when PINs are required).
+    identificacion = forms.CharField(required=False, strip=True)
 
     def __init__(self, data=None, *args, **kwargs):
         super().__init__(data, *args, **kwargs)
@@ -76,17 +84,7 @@ class ActionForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        tags = [t for t in self.tags if t]
-        if not tags:
-            raise forms.ValidationError("Elija al menos un spool.")
-        if len(tags) > MAX_SPOOLS:
-            raise forms.ValidationError(
-                f"Máximo {MAX_SPOOLS} spools por acción (se enviaron {len(tags)})."
-            )
-        bad = [t for t in tags if not TAG_PATTERN.match(t)]
-        if bad:
-            raise forms.ValidationError(f"TAG inválido: {bad[0][:40]!r}.")
-        cleaned["tags"] = list(dict.fromkeys(tags))  # a tag listed twice is done once
+        cleaned["tags"] = self._clean_tags()
         operacion, accion = cleaned.get("operacion"), cleaned.get("accion")
         resultado = cleaned.get("resultado") or ""
         if operacion == Operacion.METROLOGIA:
@@ -101,6 +99,23 @@ class ActionForm(forms.Form):
         cleaned["uniones"] = self._clean_uniones(cleaned)
         cleaned["motivo"] = self._clean_motivo(cleaned)
         return cleaned
+
+    def _clean_tags(self) -> list[str]:
+        tags = [t for t in self.tags if t]
+        if not tags:
+            raise forms.ValidationError("Elija al menos un spool.")
+        if len(tags) > MAX_SPOOLS:
+            raise forms.ValidationError(
+                f"Máximo {MAX_SPOOLS} spools por acción (se enviaron {len(tags)})."
+            )
+        bad = [t for t in tags if not TAG_PATTERN.match(t)]
+        formula_like = [t for t in tags if t.startswith(FORMULA_START)]
+        if formula_like:
+            known = set(Spool.objects.filter(tag__in=formula_like).values_list("tag", flat=True))
+            bad += [t for t in formula_like if t not in known]
+        if bad:
+            raise forms.ValidationError(f"TAG inválido: {bad[0][:40]!r}.")
+        return list(dict.fromkeys(tags))  # a tag listed twice is done once
 
     def _clean_motivo(self, cleaned: dict) -> str:
         """A reason code: with PAUSAR (ZEUES_MOTIVOS_PAUSA) or with a METROLOGÍA RECHAZADO
@@ -154,6 +169,7 @@ class ActionForm(forms.Form):
             account=account,
             uniones=c.get("uniones") or (),
             motivo=c.get("motivo") or "",
+            identificado_por=identified_by(c.get("identificacion") or "", c["worker"], account),
         )
 
     def first_error(self) -> str:
@@ -161,3 +177,22 @@ class ActionForm(forms.Form):
             if errors:
                 return errors[0]
         return "Datos inválidos."
+
+
+class PinForm(forms.Form):
+    """The PIN typed on the worker step's digit pad."""
+
+    pin = forms.RegexField(
+        regex=PIN_PATTERN,
+        error_messages={
+            "required": "Escriba su PIN.",
+            "invalid": "El PIN tiene de 4 a 6 dígitos.",
+        },
+    )
+
+
+class BadgeForm(forms.Form):
+    """A badge read on the worker step (a scanner's keystrokes, or the camera); the code is
+    judged by occupation.identify.worker_by_badge."""
+
+    codigo = forms.CharField(required=False)

@@ -5,6 +5,9 @@ spool is spools.services.apply_action (rules, transition, compare-and-set, Event
 broadcast after commit); this module adds what a request from a tablet needs on top: the
 worker's role, up to MAX_SPOOLS spools locked in one fixed order, and idempotency per
 `request_id`.
+
+A request that every spool refuses costs no more than a refusal: no write lock, nothing
+remembered. The outcomes remembered are forgotten after RETENTION (prune_outcomes).
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
+from occupation.identify import LISTA, PROVEN, pin_required
 from occupation.models import ActionRequest
 from spools.lifecycle import SESSION_ENDS, Accion, Operacion, Resultado, motivo_label
 from spools.models import Spool, SyncState, Worker
@@ -35,6 +41,10 @@ from spools.services import (
 from spools.workbook.values import format_pd
 
 MAX_SPOOLS = 50
+# How long an outcome is remembered for a retry: an offline tablet may resend days later.
+RETENTION = timedelta(days=30)
+# Outcomes are pruned once the oldest is this much past RETENTION: at most once an hour.
+PRUNE_SLACK = timedelta(hours=1)
 
 OK_MESSAGES = {
     Accion.TOMAR: "{tag}: tomado por {worker}.",
@@ -60,6 +70,9 @@ class ActionCommand:
     # for a METROLOGÍA RECHAZADO, the unions that failed.
     uniones: tuple[int, ...] = ()
     motivo: str = ""  # why: a PAUSAR's or a rejection's reason code (optional)
+    # How the tablet identified the worker (occupation.identify): "badge", "pin" or
+    # "lista". Not part of the fingerprint: a resend is the same action however it came.
+    identificado_por: str = LISTA
 
     @property
     def step(self) -> str:
@@ -94,6 +107,7 @@ class ActionOutcome:
     worker_short: str = ""
     worker_name: str = ""
     replayed: bool = False
+    stored: bool = False  # remembered under its request_id (the result step can show it)
 
     @property
     def succeeded(self) -> list[SpoolResult]:
@@ -119,6 +133,7 @@ class ActionOutcome:
             worker_short=data.get("worker_short", ""),
             worker_name=data.get("worker_name", ""),
             replayed=True,
+            stored=True,
         )
 
 
@@ -183,20 +198,39 @@ def precheck(cmd: ActionCommand, worker: Worker) -> dict[str, SpoolResult]:
     return refused
 
 
+def check_identified(cmd: ActionCommand, worker: Worker) -> None:
+    """With ZEUES_WORKER_PIN on, a worker acts only once identified by badge or PIN."""
+    if pin_required() and cmd.identificado_por not in PROVEN:
+        raise ActionError(
+            403,
+            f"{worker.short} debe identificarse con su credencial o su PIN. "
+            "Vuelva a elegir el trabajador. No se registró nada.",
+            "identificacion_requerida",
+        )
+
+
+def _stored(request_id: uuid.UUID | None) -> ActionRequest | None:
+    return ActionRequest.objects.filter(pk=request_id).first() if request_id else None
+
+
 def perform_action(cmd: ActionCommand) -> ActionOutcome:
     """Do the action on each spool independently; idempotent per request_id."""
-    if cmd.request_id:
-        stored = ActionRequest.objects.filter(pk=cmd.request_id).first()
-        if stored:
-            return _replay(stored, cmd)
+    stored = _stored(cmd.request_id)
+    if stored:
+        return _replay(stored, cmd)
     worker = get_worker_for(cmd.operacion, cmd.worker_id)
+    check_identified(cmd, worker)
     structure_error = SyncState.get().structure_error
     if structure_error:
         # Nothing is applied (so nothing is remembered): a retry after the fix works.
         return _outcome(worker, [SpoolResult(t, 503, structure_error) for t in cmd.tags])
     refused = precheck(cmd, worker)
-    if len(refused) == len(cmd.tags) and not cmd.request_id:
-        return _outcome(worker, [refused[t] for t in cmd.tags])  # nothing to write: no lock
+    if len(refused) == len(cmd.tags):
+        # Nothing to write: no lock, nothing remembered (a retry is judged again, which
+        # changes nothing twice). But a double tap whose twin has just committed (so this
+        # one found the spool already taken) answers as its twin did.
+        stored = _stored(cmd.request_id)
+        return _replay(stored, cmd) if stored else _outcome(worker, [refused[t] for t in cmd.tags])
     ctx = _context(cmd, worker)
     try:
         with write_turn(), transaction.atomic():
@@ -207,12 +241,28 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
                 claim.status = outcome.status
                 claim.outcome = outcome.to_json()
                 claim.save(update_fields=["status", "outcome"])
+                outcome.stored = True
     except IntegrityError:
-        stored = ActionRequest.objects.filter(pk=cmd.request_id).first()
+        stored = _stored(cmd.request_id)
         if stored is None:
             raise
         return _replay(stored, cmd)
+    if outcome.stored:  # the table grew: forget what is past keeping
+        prune_outcomes()
     return outcome
+
+
+def prune_outcomes(now: datetime | None = None) -> int:
+    """Forget the outcomes older than RETENTION; how many. Only once the oldest is
+    PRUNE_SLACK past it, so the delete runs at most once an hour, whatever the traffic and
+    the number of processes, and the check is one indexed read."""
+    now = now or timezone.now()
+    old = ActionRequest.objects.filter(created_at__lt=now - RETENTION)
+    if not old.filter(created_at__lt=now - RETENTION - PRUNE_SLACK).exists():
+        return 0
+    with write_turn():
+        deleted, _ = old.delete()
+    return deleted
 
 
 def _context(cmd: ActionCommand, worker: Worker) -> TransitionContext:
@@ -226,6 +276,7 @@ def _context(cmd: ActionCommand, worker: Worker) -> TransitionContext:
         uniones=() if rejecting else cmd.uniones,
         failed_unions=cmd.uniones if rejecting else (),
         motivo=cmd.motivo,
+        identificado_por=cmd.identificado_por,
     )
 
 

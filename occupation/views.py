@@ -6,6 +6,12 @@ are skipped by linking past them, never by redirecting (no loops, and the browse
 button keeps working). The one redirect: a confirmation of a single spool with unions ending
 an ARM / SOLD session is that spool's union step (the spools chosen are known only once
 the list is sent), where the worker ticks the unions finished and confirms.
+
+Identification (issue 15): on the worker step a badge scan picks the worker at once; with
+ZEUES_WORKER_PIN on, a worker picked from the list types a PIN first. How the worker was
+identified rides along as a signed token (`identificacion`, occupation.identify) in every
+later step's URL and in the confirmation form; with PINs required, a step reached without a
+valid one leads back to the PIN prompt.
 """
 
 from __future__ import annotations
@@ -18,11 +24,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
-from django_htmx.http import push_url
+from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect, push_url
 
-from occupation import selectors
-from occupation.forms import ActionForm, is_utf8_form
+from occupation import identify, selectors
+from occupation.forms import ActionForm, BadgeForm, PinForm, is_utf8_form
 from occupation.models import ActionRequest
 from occupation.services import MAX_SPOOLS, ActionOutcome, perform_action
 from spools.lifecycle import Accion, Operacion
@@ -44,6 +50,7 @@ REPARACION_HELP = {Accion.COMPLETAR: "Reparado: vuelve a metrología"}
 RESULT_COUNTDOWN = 8  # seconds before the tablet goes back to the start by itself
 can_act = permission_required("spools.perform_actions", raise_exception=True)
 TABLET_PATHS = "/t/"
+IDENT = "identificacion"  # the token's name in step URLs and in the confirmation form
 
 
 def _operacion(op: str) -> Operacion:
@@ -74,13 +81,45 @@ def _worker(operacion: Operacion, worker_id: int) -> Worker:
     return worker
 
 
-def spools_url(operacion: str, worker_id: int, accion: str) -> str:
-    return reverse("tablet-spools", args=[operacion, worker_id, accion])
+def with_ident(url: str, token: str) -> str:
+    """`url` carrying the identification token (unchanged without one)."""
+    if not token:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode({IDENT: token})}"
 
 
-def union_url(operacion: str, worker_id: int, accion: str, tag: str) -> str:
+def spools_url(operacion: str, worker_id: int, accion: str, token: str = "") -> str:
+    return with_ident(reverse("tablet-spools", args=[operacion, worker_id, accion]), token)
+
+
+def union_url(operacion: str, worker_id: int, accion: str, tag: str, token: str = "") -> str:
     url = reverse("tablet-uniones", args=[operacion, worker_id, accion])
-    return f"{url}?{urlencode({'tags': tag})}"
+    return with_ident(f"{url}?{urlencode({'tags': tag})}", token)
+
+
+def pin_url(operacion: str, worker_id: int) -> str:
+    return reverse("tablet-pin", args=[operacion, worker_id])
+
+
+def _identity(
+    request: HttpRequest, operacion: Operacion, worker: Worker
+) -> tuple[str, HttpResponse | None]:
+    """The step's identification token if it is valid for this worker (else ""), and with
+    PINs required and none valid, the redirect to the worker's PIN prompt: the PIN cannot
+    be skipped by a deep link."""
+    token = request.GET.get(IDENT, "")
+    account = request.user.get_username()
+    if identify.identified_by(token, worker.id, account) in identify.PROVEN:
+        return token, None
+    if identify.pin_required():
+        return "", redirect(pin_url(operacion, worker.id))
+    return "", None
+
+
+def _ident_context(token: str) -> dict:
+    """What the templates need to pass the token on: the hidden field's value, and the
+    query for plain links (the step chips)."""
+    return {"identificacion": token, "ident_query": with_ident("", token)}
 
 
 def safe_volver(value: str) -> str:
@@ -97,13 +136,16 @@ def safe_volver(value: str) -> str:
     return value
 
 
-def after_worker_url(operacion: Operacion, worker_id: int, occupied: dict[int, int]) -> str:
+def after_worker_url(
+    operacion: Operacion, worker_id: int, occupied: dict[int, int], token: str = ""
+) -> str:
     """Where choosing this worker leads, skipping a step with a single option."""
     if operacion == Operacion.METROLOGIA:
-        return spools_url(operacion, worker_id, Accion.COMPLETAR)  # an instant inspection
+        # an instant inspection
+        return spools_url(operacion, worker_id, Accion.COMPLETAR, token)
     if not occupied.get(worker_id):
-        return spools_url(operacion, worker_id, Accion.TOMAR)  # holding nothing: only TOMAR
-    return reverse("tablet-accion", args=[operacion, worker_id])
+        return spools_url(operacion, worker_id, Accion.TOMAR, token)  # holding nothing: TOMAR
+    return with_ident(reverse("tablet-accion", args=[operacion, worker_id]), token)
 
 
 @can_act
@@ -112,28 +154,82 @@ def operation_step(request: HttpRequest) -> HttpResponse:
     for operacion in Operacion:
         url = reverse("tablet-trabajador", args=[operacion])
         only = list(selectors.workers_for(operacion).values_list("id", flat=True)[:2])
-        if len(only) == 1:  # a single worker may do it (a lone metrólogo): skip the choice
+        # A single worker may do it (a lone metrólogo): skip the choice, unless they must
+        # identify themselves (PIN or badge) on it.
+        if len(only) == 1 and not identify.pin_required():
             url = after_worker_url(operacion, only[0], selectors.occupied_counts(operacion))
         operaciones.append({"operacion": operacion, "url": url})
     return render(request, "occupation/step_operacion.html", {"operaciones": operaciones})
 
 
-@can_act
-def worker_step(request: HttpRequest, op: str) -> HttpResponse:
-    operacion = _operacion(op)
+def _worker_step_context(operacion: Operacion) -> dict:
     occupied = selectors.occupied_counts(operacion)
+    pin = identify.pin_required()
     workers = [
         {
             "worker": worker,
-            "url": after_worker_url(operacion, worker.id, occupied),
+            # With PINs required, a name from the list leads to its PIN prompt first.
+            "url": pin_url(operacion, worker.id)
+            if pin
+            else after_worker_url(operacion, worker.id, occupied),
             "occupied": occupied.get(worker.id, 0),
         }
         for worker in selectors.workers_for(operacion)
     ]
-    return render(
-        request,
-        "occupation/step_trabajador.html",
-        {"operacion": operacion, "workers": workers},
+    return {"operacion": operacion, "workers": workers, "pin_required": pin}
+
+
+@can_act
+def worker_step(request: HttpRequest, op: str) -> HttpResponse:
+    context = _worker_step_context(_operacion(op))
+    return render(request, "occupation/step_trabajador.html", context)
+
+
+@require_POST
+@can_act
+def badge_scan(request: HttpRequest, op: str) -> HttpResponse:
+    """A badge read on the worker step: on to that worker's next step, identified by badge
+    (no PIN), or a Spanish message in place. A POST: the code is a credential, kept out of
+    URLs, the browser's history and the access logs."""
+    operacion = _operacion(op)
+    form = BadgeForm(request.POST)
+    form.is_valid()
+    try:
+        worker = identify.worker_by_badge(operacion, form.cleaned_data.get("codigo", ""))
+    except ActionError as exc:
+        if request.htmx:
+            context = {"badge_error": exc.message}
+            return render(request, "occupation/_badge_result.html", context, status=exc.status)
+        context = {**_worker_step_context(operacion), "badge_error": exc.message}
+        return render(request, "occupation/step_trabajador.html", context, status=exc.status)
+    token = identify.token_for(worker.id, identify.BADGE, request.user.get_username())
+    url = after_worker_url(operacion, worker.id, selectors.occupied_counts(operacion), token)
+    return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+
+
+@require_http_methods(["GET", "POST"])
+@can_act
+def pin_step(request: HttpRequest, op: str, worker_id: int) -> HttpResponse:
+    """The PIN prompt of a worker picked from the list (ZEUES_WORKER_PIN): a digit pad;
+    the right PIN leads on to the worker's next step, identified by PIN."""
+    operacion = _operacion(op)
+    if not identify.pin_required():
+        raise Http404("Esta planta no pide PIN.")
+    worker = _worker(operacion, worker_id)
+    context = {"operacion": operacion, "worker": worker, "notice": identify.pin_notice(worker)}
+    if request.method == "GET":
+        return render(request, "occupation/step_pin.html", context)
+    form = PinForm(request.POST)
+    try:
+        if not form.is_valid():
+            raise ActionError(400, form.errors["pin"][0], "pin_invalido")
+        identify.check_pin(worker, form.cleaned_data["pin"])
+    except ActionError as exc:
+        context.update(error=exc.message, notice=identify.pin_notice(worker))
+        return render(request, "occupation/step_pin.html", context, status=exc.status)
+    token = identify.token_for(worker.id, identify.PIN, request.user.get_username())
+    return redirect(
+        after_worker_url(operacion, worker.id, selectors.occupied_counts(operacion), token)
     )
 
 
@@ -143,6 +239,9 @@ def action_step(request: HttpRequest, op: str, worker_id: int) -> HttpResponse:
     if operacion == Operacion.METROLOGIA:
         raise Http404("METROLOGÍA no tiene paso de acción.")
     worker = _worker(operacion, worker_id)
+    token, gate = _identity(request, operacion, worker)
+    if gate:
+        return gate
     held = selectors.occupied_counts(operacion).get(worker.id, 0)
     acciones = []
     for accion in selectors.acciones_for(operacion):
@@ -153,7 +252,7 @@ def action_step(request: HttpRequest, op: str, worker_id: int) -> HttpResponse:
             {
                 "accion": accion,
                 "label": accion_label(accion),
-                "url": spools_url(operacion, worker.id, accion),
+                "url": spools_url(operacion, worker.id, accion, token),
                 "help": help_text,
                 "count": None if accion == Accion.TOMAR else held,
             }
@@ -161,16 +260,19 @@ def action_step(request: HttpRequest, op: str, worker_id: int) -> HttpResponse:
     return render(
         request,
         "occupation/step_accion.html",
-        {"operacion": operacion, "worker": worker, "acciones": acciones},
+        {"operacion": operacion, "worker": worker, "acciones": acciones, **_ident_context(token)},
     )
 
 
-def _list_context(request: HttpRequest, op: str, worker_id: int, accion: str) -> dict:
+def _list_context(
+    request: HttpRequest, op: str, worker_id: int, accion: str, token: str = ""
+) -> dict:
     operacion = _operacion(op)
     accion_value = _accion(operacion, accion)
     worker = _worker(operacion, worker_id)
     query = request.GET.get("q", "")[:100]
-    here = spools_url(operacion, worker.id, accion_value)
+    plain = spools_url(operacion, worker.id, accion_value)
+    here = with_ident(plain, token)
     return {
         "operacion": operacion,
         "accion": accion_value,
@@ -188,15 +290,19 @@ def _list_context(request: HttpRequest, op: str, worker_id: int, accion: str) ->
         "can_define_unions": selectors.offers_union_definition(
             request.user, operacion, accion_value
         ),
-        "volver": f"{here}?{urlencode({'q': query})}" if query else here,
+        "volver": with_ident(f"{plain}?{urlencode({'q': query})}", token) if query else here,
+        **_ident_context(token),
     }
 
 
 @can_act
 def spools_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> HttpResponse:
-    return render(
-        request, "occupation/step_spools.html", _list_context(request, op, worker_id, accion)
-    )
+    operacion = _operacion(op)
+    token, gate = _identity(request, operacion, _worker(operacion, worker_id))
+    if gate:
+        return gate
+    context = _list_context(request, op, worker_id, accion, token)
+    return render(request, "occupation/step_spools.html", context)
 
 
 @can_act
@@ -228,6 +334,9 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
     operacion = _operacion(op)
     accion_value = _accion(operacion, accion)
     worker = _worker(operacion, worker_id)
+    token, gate = _identity(request, operacion, worker)
+    if gate:
+        return gate
     tags = list(dict.fromkeys(t.strip() for t in request.GET.getlist("tags") if t.strip()))
     if operacion == Operacion.METROLOGIA:
         tags = tags[:1]  # an inspection is of one spool
@@ -238,7 +347,7 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
     spools = [eligible[t] for t in tags if t in eligible]
     sent, one_by_one = selectors.split_batch(operacion, accion_value, spools)
     if len(tags) == 1 and one_by_one:  # its unions are chosen on the union step
-        return redirect(union_url(operacion, worker.id, accion_value, tags[0]))
+        return redirect(union_url(operacion, worker.id, accion_value, tags[0], token))
     return render(
         request,
         "occupation/step_confirmar.html",
@@ -252,18 +361,19 @@ def confirm_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> 
             "spools": sent,
             "chosen": len(spools),
             "one_by_one": [
-                {"spool": s, "url": union_url(operacion, worker.id, accion_value, s.tag)}
+                {"spool": s, "url": union_url(operacion, worker.id, accion_value, s.tag, token)}
                 for s in one_by_one
             ],
             "gone": [t for t in tags[:MAX_SPOOLS] if t not in eligible],
             **_reasons(operacion, accion_value, sent),
             "request_id": uuid.uuid4(),
-            "back_url": spools_url(operacion, worker.id, accion_value),
+            "back_url": spools_url(operacion, worker.id, accion_value, token),
             "max_spools": MAX_SPOOLS,
             "can_define_unions": selectors.offers_union_definition(
                 request.user, operacion, accion_value
             ),
             "volver": request.get_full_path(),  # back to this very confirmation
+            **_ident_context(token),
         },
     )
 
@@ -288,6 +398,9 @@ def union_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> Ht
     if not selectors.takes_unions(operacion, accion_value):
         raise Http404("Esta acción no registra uniones.")
     worker = _worker(operacion, worker_id)
+    token, gate = _identity(request, operacion, worker)
+    if gate:
+        return gate
     tag = (request.GET.getlist("tags") or [""])[0].strip()[:100]  # one spool
     step = selectors.union_step(operacion, accion_value, worker, tag) if tag else None
     return render(
@@ -301,10 +414,11 @@ def union_step(request: HttpRequest, op: str, worker_id: int, accion: str) -> Ht
             "tag": tag,
             "step": step,
             "request_id": uuid.uuid4(),
-            "back_url": spools_url(operacion, worker.id, accion_value),
+            "back_url": spools_url(operacion, worker.id, accion_value, token),
             "confirm_url": reverse("tablet-confirmar", args=[operacion, worker.id, accion_value]),
-            "terminar_url": union_url(operacion, worker.id, Accion.FINALIZAR, tag),
+            "terminar_url": union_url(operacion, worker.id, Accion.FINALIZAR, tag, token),
             "motivos_pausa": selectors.pause_reasons(accion_value),
+            **_ident_context(token),
         },
     )
 
@@ -358,7 +472,7 @@ def acciones(request: HttpRequest) -> HttpResponse:
         return render(request, "occupation/_resultado.html", context, status=exc.status)
     context["outcome"] = outcome
     response = render(request, "occupation/_resultado.html", context, status=outcome.status)
-    if request.htmx and command.request_id and outcome.status != 503:
+    if request.htmx and outcome.stored:
         # The result step has its own URL: a refresh shows the same outcome again.
         push_url(response, reverse("tablet-resultado", args=[command.request_id]))
     return response

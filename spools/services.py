@@ -90,6 +90,9 @@ class TransitionContext:
     # N_UNION of the unions a METROLOGÍA rejection names as failed: recorded in the event,
     # nothing registered on them (unlike `uniones`).
     failed_unions: tuple[int, ...] = ()
+    # How the tablet knew the worker: "badge", "pin" or "lista" (issue 15); written to the
+    # event's Metadata_JSON as `identificado_por`; "" when no tablet chose (the demo).
+    identificado_por: str = ""
 
     @classmethod
     def at(
@@ -446,6 +449,8 @@ def action_audit(step: Step, change: Change, ctx: TransitionContext) -> Audit:
         meta["ciclo"] = spool.ciclo
     if ctx.motivo:  # why it was rejected or paused; absent when the worker skipped it
         meta["motivo"] = ctx.motivo
+    if ctx.identificado_por:
+        meta["identificado_por"] = ctx.identificado_por
     evento_tipo, accion = session_outcome(change)
     if not evento_tipo:
         evento_tipo, accion = step.evento_tipo, step.accion

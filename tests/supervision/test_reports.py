@@ -258,3 +258,8 @@ def csv_tables(text: str, count: int) -> list[list[list[str]]]:
 def test_the_dashboard_links_the_reports_for_a_supervisor_only(boss, db):
     assert 'href="/supervision/"' in boss.get("/dashboard/").text
     assert 'href="/supervision/"' not in logged_in(tv_user()).get("/dashboard/").text
+
+
+def test_the_start_screen_links_the_reports_for_a_supervisor_only(boss, db):
+    assert 'href="/supervision/"' in boss.get("/").text
+    assert 'href="/supervision/"' not in logged_in(station_user()).get("/").text
