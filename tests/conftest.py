@@ -130,11 +130,12 @@ def ensure_groups() -> None:
     groups = importlib.import_module("spools.migrations.0002_groups").GROUPS
     grants: dict[str, list[str]] = {}
     for migration in (
-        "0006_union_permissions",
-        "0011_supervision_permission",
-        "0012_login_lockout_permissions",
+        "spools.migrations.0006_union_permissions",
+        "spools.migrations.0011_supervision_permission",
+        "spools.migrations.0012_login_lockout_permissions",
+        "occupation.migrations.0002_worker_pins",
     ):
-        for name, perms in importlib.import_module(f"spools.migrations.{migration}").GRANTS.items():
+        for name, perms in importlib.import_module(migration).GRANTS.items():
             grants.setdefault(name, []).extend(perms)
     for name, perms in groups.items():
         group, created = Group.objects.get_or_create(name=name)
