@@ -63,6 +63,7 @@ def test_healthz_answers_plain_http_when_https_redirects_the_rest(tmp_path):
         "ZEUES_LOG_LEVEL": "CRITICAL",
     }
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    env.pop("DATABASE_URL", None)  # its own SQLite under tmp_path, even in the PostgreSQL pass
     done = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
     )

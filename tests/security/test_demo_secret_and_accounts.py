@@ -23,7 +23,8 @@ DEMO_KEY = settings.ZEUES_DEMO_SECRET_KEY
 
 def manage(tmp_path, *args: str, **env: str) -> subprocess.CompletedProcess:
     full = {**os.environ, "ZEUES_VAR_DIR": str(tmp_path), **env}
-    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"):
+    # An operator's fresh install: its own SQLite under tmp_path, even in the PostgreSQL pass.
+    for name in ("DJANGO_SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE", "DATABASE_URL"):
         if name not in env:
             full.pop(name, None)
     return subprocess.run(
