@@ -284,6 +284,7 @@ def _cycle(
     read_plan, replies = _read(state, entries, do_pull)
     if do_pull:
         _apply_pull(read_plan, replies, state, result)
+    entries += late_entries(state, entries, read_plan, do_pull)
     located = flush_steps.locate(read_plan, replies, state)
     writes = flush_steps.build(located, entries)
     result.cells_written = writes.cells_written
@@ -293,6 +294,31 @@ def _cycle(
     flush_steps.commit(writes, entries, state, holder=holder, renew_lease=acquire_lease)
     if entries:
         result.entries_flushed = len(entries)
+
+
+def late_entries(
+    state: SyncState, entries: list[OutboxEntry], read_plan: ReadPlan, do_pull: bool
+) -> list[OutboxEntry]:
+    """Changes committed while the cycle's read was on its way, that this read already
+    covers: they join this write instead of waiting a whole cycle (a read and a write at
+    500 ms each made a change wait up to 2 s). Taken in order, up to the first one the read
+    does not cover (its later changes must not be written before it); rows are still
+    located from this read, taken after every change it writes was planned or committed."""
+    if not entries or len(entries) >= MAX_ENTRIES_PER_FLUSH:
+        return []
+    planned = {e.pk for e in entries}
+    candidates = (
+        OutboxEntry.objects.filter(flushed_at__isnull=True, pk__gt=min(planned))
+        .exclude(pk__in=planned)
+        .order_by("id")[: MAX_ENTRIES_PER_FLUSH - len(entries)]
+    )
+    covered = set(read_plan.ranges)
+    joined: list[OutboxEntry] = []
+    for entry in candidates:
+        if not set(flush_steps.plan(state, [entry], do_pull).ranges) <= covered:
+            break
+        joined.append(entry)
+    return joined
 
 
 def _read(
