@@ -219,3 +219,20 @@ def test_a_page_not_served_securely_explains_the_camera_needs_https(
 
 def expect_visible(locator) -> None:
     locator.wait_for(state="visible", timeout=10000)
+
+
+def test_the_real_start_screen_opens_a_scanned_spool(browser, server):
+    """The tablet's own start screen (not a test page) is marked for scans: a label read
+    there opens that spool's page."""
+    context = browser.new_context(viewport=TABLET, locale="es-CL")
+    context.add_cookies(session_cookie(station_user("tablet-start"), server.url))
+    try:
+        page = context.new_page()
+        page.goto(server.url + "/")
+        page.wait_for_selector(".op-grid")
+        page.keyboard.type("MK-0077-TW-1/01", delay=5)
+        page.keyboard.press("Enter")
+        page.wait_for_url(f"{server.url}/spools/MK-0077-TW-1/01/")
+        assert page.locator("h1.spool-tag").inner_text() == "MK-0077-TW-1/01"
+    finally:
+        context.close()
