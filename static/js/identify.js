@@ -1,9 +1,8 @@
 /* ZEUES: who is at the tablet (the worker step and the PIN prompt).
 
    - On the worker step (an element with data-badge-url), a badge read picks the worker at
-     once: a keyboard-wedge scanner (characters ≥3, each within SCAN_GAP_MS of the one
-     before, then Enter — the same test as zeues.js's spools step) or the camera reader
-     (static/js/scan.js announces "zeues:scanned" {detail: {code}}). The code is POSTed
+     once: a keyboard-wedge scanner or the camera reader, both announced as
+     "zeues:scanned" {detail: {code}} (static/js/zeues.js, static/js/scan.js). The code is POSTed
      with htmx (never in a URL): the server answers with a redirect to the worker's next
      step, or a Spanish message swapped into #badge-message. A scan typed into the name
      filter is taken back out of it.
@@ -14,8 +13,6 @@
 (function () {
   "use strict";
 
-  var SCAN_GAP_MS = 60; // a scanner types much faster than a person
-  var MIN_SCAN_LENGTH = 3;
   var PIN_MAX = 6;
 
   function badgeHost() { return document.querySelector("[data-badge-url]"); }
@@ -38,35 +35,15 @@
     return true;
   }
 
-  // The camera reader's code.
+  // A read, from a keyboard-wedge scanner (static/js/zeues.js tells it from typing) or
+  // the camera (static/js/scan.js). A scan typed into the name filter is taken back out.
   document.addEventListener("zeues:scanned", function (e) {
-    sendBadge(e.detail && e.detail.code);
-  });
-
-  // A keyboard-wedge scanner.
-  var buffer = "";
-  var lastKey = 0;
-  document.addEventListener("keydown", function (e) {
-    if (!badgeHost() || e.ctrlKey || e.altKey || e.metaKey) return;
-    if (document.documentElement.classList.contains("scan-open")) return; // camera open
-    var now = Date.now();
-    if (e.key === "Enter") {
-      var code = buffer;
-      buffer = "";
-      if (code.length < MIN_SCAN_LENGTH) return;
-      e.preventDefault();
-      var target = e.target;
-      if (target && target.matches && target.matches("[data-filter]")) {
-        // The scanner typed into the name filter: give the whole list back.
-        target.value = "";
-        target.dispatchEvent(new Event("input", { bubbles: true }));
-      }
-      sendBadge(code);
-      return;
-    }
-    if (e.key && e.key.length === 1) {
-      buffer = now - lastKey <= SCAN_GAP_MS ? buffer + e.key : e.key;
-      lastKey = now;
+    var detail = e.detail || {};
+    if (!sendBadge(detail.code)) return;
+    var field = detail.typedInto;
+    if (field && field.matches && field.matches("[data-filter]")) {
+      field.value = "";
+      field.dispatchEvent(new Event("input", { bubbles: true }));
     }
   });
 

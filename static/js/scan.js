@@ -8,15 +8,14 @@
      Camera problems (no permission, no camera, a page not served over HTTPS) are said in
      Spanish in the overlay, with a big "Cerrar".
    - On a page carrying `data-scan-open-url="/spools/"` (the start screen), a scanned code,
-     from the camera or from a keyboard-wedge scanner, opens that spool's page.
+     from the camera or from a keyboard-wedge scanner (static/js/zeues.js announces both as
+     "zeues:scanned"), opens that spool's page.
 
    The ZXing build (~440 kB) is loaded on the first tap only, from ZEUES itself: no CDN, and
    pages that never scan never pay for it. No inline script: the CSP allows 'self' only. */
 (function () {
   "use strict";
 
-  var SCAN_GAP_MS = 60; // as zeues.js: a scanner types much faster than a person
-  var MIN_SCAN_LENGTH = 3;
   // Labels carry QR codes; badges and older tags may carry 1D codes or Data Matrix.
   var FORMATS = ["QR_CODE", "CODE_128", "CODE_39", "CODE_93", "DATA_MATRIX", "EAN_13", "ITF"];
   var POSSIBLE_FORMATS = 2; // @zxing/library's DecodeHintType.POSSIBLE_FORMATS (not exported)
@@ -216,21 +215,4 @@
     openSpool(e.detail && e.detail.code);
   });
 
-  // A keyboard-wedge scanner on such a page: ≥3 characters, each within SCAN_GAP_MS of the
-  // one before, then Enter (the same test as zeues.js's spools step).
-  var buffer = "";
-  var lastKey = 0;
-  document.addEventListener("keydown", function (e) {
-    if (openUrl() === null || isOpen() || e.ctrlKey || e.altKey || e.metaKey) return;
-    var now = Date.now();
-    if (e.key === "Enter") {
-      if (buffer.length >= MIN_SCAN_LENGTH && openSpool(buffer)) e.preventDefault();
-      buffer = "";
-      return;
-    }
-    if (e.key && e.key.length === 1) {
-      buffer = now - lastKey <= SCAN_GAP_MS ? buffer + e.key : e.key;
-      lastKey = now;
-    }
-  });
 })();

@@ -14,6 +14,7 @@
   var scanBuffer = "";
   var lastKey = 0;
   var SCAN_GAP_MS = 60; // a scanner types much faster than a person
+  var SCAN_MIN_LENGTH = 3;
 
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
@@ -141,30 +142,41 @@
     }
   });
 
-  // Another reader (the camera scanner) hands over a code: the same path as a scanner's
-  // fast keystrokes and Enter.
+  // A read (a scanner's fast keystrokes and Enter, or the camera) on the spools step.
   document.addEventListener("zeues:scanned", function (e) {
     var code = e.detail && e.detail.code;
     if (typeof code === "string") scanned(code);
   });
 
+  // A keyboard-wedge scanner types the code fast, then Enter. The one detector for every
+  // page that takes scans — the spools step, the worker step's badge (identify.js), the
+  // start screen (scan.js) — announces a read as the camera reader does: "zeues:scanned"
+  // ({code, typedInto}: the field that had the focus). Elsewhere (the login form, a
+  // password manager typing fast) Enter is left alone.
+  function takesScans() {
+    return !!$(".spools-step, [data-badge-url], [data-scan-open-url]");
+  }
   document.addEventListener("keydown", function (e) {
     var now = Date.now();
     var inSearch = e.target && e.target.id === "spool-search";
     if (e.key === "Enter") {
-      var fast = scanBuffer.length >= 3;
-      if (inSearch) {
+      var code = scanBuffer;
+      scanBuffer = "";
+      var cameraOpen = document.documentElement.classList.contains("scan-open");
+      if (inSearch) { // a TAG typed or scanned into the spools step's search
         e.preventDefault();
         scanned(e.target.value);
         e.target.value = "";
         htmx.trigger(e.target, "search");
-      } else if (fast && step()) {
+      } else if (code.length >= SCAN_MIN_LENGTH && takesScans() && !cameraOpen) {
         e.preventDefault();
-        scanned(scanBuffer);
+        document.dispatchEvent(new CustomEvent("zeues:scanned", {
+          detail: { code: code, typedInto: e.target }
+        }));
       }
-      scanBuffer = "";
       return;
     }
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
     if (e.key && e.key.length === 1) {
       scanBuffer = now - lastKey <= SCAN_GAP_MS ? scanBuffer + e.key : e.key;
       lastKey = now;

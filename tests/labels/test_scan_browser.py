@@ -81,14 +81,17 @@ def server(sheet_store):
 
 
 def scratch_page(open_url: str | None) -> str:
-    """A page with the real "Escanear" button, scan.js and scan.css; `open_url` marks it as
-    the start screen does (`data-scan-open-url`)."""
+    """A page with the real "Escanear" button and the scripts base.html loads for it (htmx,
+    zeues.js — which tells a scanner's keystrokes from typing — and scan.js); `open_url`
+    marks it as the start screen does (`data-scan-open-url`)."""
     button = render_to_string("_scan_button.html")
     mark = f' data-scan-open-url="{open_url}"' if open_url is not None else ""
     return (
         '<!doctype html><html lang="es-CL"><head><meta charset="utf-8">'
         '<link rel="stylesheet" href="/static/css/zeues.css">'
         '<link rel="stylesheet" href="/static/css/scan.css">'
+        '<script src="/static/vendor/htmx/htmx-2.0.11.min.js" defer></script>'
+        '<script src="/static/js/zeues.js" defer></script>'
         '<script src="/static/js/scan.js" defer></script></head>'
         f'<body{mark}><main id="main"><h1>Prueba</h1>{button}</main></body></html>'
     )
