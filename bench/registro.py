@@ -12,15 +12,12 @@ One daphne process as deployed, its pull not due; a station session asks, in tur
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date
 from io import StringIO
 from pathlib import Path
 from urllib.parse import quote
 
-import requests
 from django.conf import settings
 from django.core.management import call_command
 from django.db.models import Count, F
@@ -31,8 +28,8 @@ from bench import unions as union_bench
 from bench.figures import Goal, Report, percentile
 from bench.floor_run import BenchError
 from bench.lists import NO_PULL, WARM_UP
-from bench.tablets import REQUEST_TIMEOUT, logged_in_session, union_step_url
-from bench.web import WebServer
+from bench.tablets import logged_in_session, union_step_url
+from bench.web import Page, WebServer, measure_in_turns
 from spools.lifecycle import Accion, Operacion, WorkState
 from spools.models import Spool, Union
 from spools.workbook.local_sheet import LocalSheetStore
@@ -44,15 +41,6 @@ UNIONS_PER_SPOOL = 10
 
 class RegistroBenchError(BenchError):
     """A page could not be measured (no answer 200, no worker-day, no occupied spool)."""
-
-
-@dataclass
-class Page:
-    key: str
-    label: str
-    url: str
-    times: list[float] = field(default_factory=list)
-    size: int = 0
 
 
 def worker_days() -> list[tuple[int, date, int]]:
@@ -125,16 +113,6 @@ def _pages(base: str) -> list[Page]:
     return pages
 
 
-def _get(http: requests.Session, page: Page) -> float:
-    started = time.perf_counter()
-    response = http.get(page.url, timeout=REQUEST_TIMEOUT)
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise RegistroBenchError(f"GET {page.url} answered {response.status_code}")
-    page.size = len(response.content)
-    return elapsed
-
-
 def run(
     report: Report,
     store: LocalSheetStore,
@@ -162,13 +140,9 @@ def run(
             pages += _pages(web.url)
             http = logged_in_session(floor_plan.station_user())
             progress(f"warm-up, then {requests_each} × {len(pages)} requests in turns")
-            for _ in range(WARM_UP):
-                for page in pages:
-                    _get(http, page)
-            for _ in range(requests_each):
-                for page in pages:
-                    page.times.append(_get(http, page))
-                web.check_alive()
+            measure_in_turns(
+                web, http, pages, warm_up=WARM_UP, rounds=requests_each, error=RegistroBenchError
+            )
     except RegistroBenchError as exc:
         return [f"registro: {exc}"]
     _report(report, spools, n_unions, requests_each, pages)

@@ -16,12 +16,10 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from io import StringIO
 from pathlib import Path
 
-import requests
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -33,8 +31,8 @@ from bench import unions as union_bench
 from bench.figures import Goal, Report
 from bench.floor_run import BenchError
 from bench.lists import NO_PULL, NO_SHEET_CALLS, WARM_UP
-from bench.tablets import REQUEST_TIMEOUT, logged_in_session
-from bench.web import WebServer
+from bench.tablets import logged_in_session
+from bench.web import Page, WebServer, measure_in_turns
 from spools.lifecycle import EventoTipo as E
 from spools.models import Event, Spool, Union
 from spools.workbook.local_sheet import LocalSheetStore
@@ -51,15 +49,6 @@ SUPERVISOR = "bench-supervisor"
 
 class SupervisionBenchError(BenchError):
     """A page could not be measured (an answer other than 200)."""
-
-
-@dataclass
-class Target:
-    key: str
-    label: str
-    url: str
-    times: list[float] = field(default_factory=list)
-    size: int = 0
 
 
 class EventMaker:
@@ -159,34 +148,24 @@ def supervisor_user():
     return user
 
 
-def _targets(base: str) -> list[Target]:
-    targets = [Target("healthz", "GET /healthz, same time (baseline)", f"{base}/healthz")]
+def _targets(base: str) -> list[Page]:
+    targets = [Page("healthz", "GET /healthz, same time (baseline)", f"{base}/healthz")]
     for page in PAGES:
         for formato in FORMATS:
             query = f"?formato={formato}" if formato else ""
             key = f"{page}_{formato or 'html'}"
             label = f"GET /supervision/{page}/{query or ' (page)'}"
-            targets.append(Target(key, label, f"{base}/supervision/{page}/{query}"))
+            targets.append(Page(key, label, f"{base}/supervision/{page}/{query}"))
     year = f"desde={(timezone.localdate() - timedelta(days=364)).isoformat()}"
     for page in PAGES:  # a whole year, for information (the goal is on the defaults)
         targets.append(
-            Target(
+            Page(
                 f"{page}_year",
                 f"GET /supervision/{page}/ (a year)",
                 f"{base}/supervision/{page}/?{year}",
             )
         )
     return targets
-
-
-def _get(http: requests.Session, target: Target) -> float:
-    started = time.perf_counter()
-    response = http.get(target.url, timeout=REQUEST_TIMEOUT)
-    elapsed = (time.perf_counter() - started) * 1000
-    if response.status_code != 200:
-        raise SupervisionBenchError(f"GET {target.url} answered {response.status_code}")
-    target.size = len(response.content)
-    return elapsed
 
 
 def _prepare(spools: int, loaded: bool, seed: int, progress: Callable[[str], None]) -> int:
@@ -222,14 +201,15 @@ def run(
             targets = _targets(web.url)
             http = logged_in_session(supervisor_user())
             progress(f"warm-up, then {requests_each} × {len(targets)} requests in turns")
-            for _ in range(WARM_UP):
-                for target in targets:
-                    _get(http, target)
-            store.reset_counters()
-            for _ in range(requests_each):
-                for target in targets:
-                    target.times.append(_get(http, target))
-                web.check_alive()
+            measure_in_turns(
+                web,
+                http,
+                targets,
+                warm_up=WARM_UP,
+                rounds=requests_each,
+                error=SupervisionBenchError,
+                before_rounds=store.reset_counters,  # the Sheets calls of the measured rounds
+            )
             sheet = store.status()
     except SupervisionBenchError as exc:
         return [f"supervision: {exc}"]

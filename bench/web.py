@@ -13,10 +13,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 from django.conf import settings
+
+from bench.tablets import REQUEST_TIMEOUT
 
 PR_SET_PDEATHSIG = 1
 
@@ -137,3 +141,47 @@ class WebServer:
         from spools.workbook.sync import LEASE_NAME
 
         SyncLease.objects.filter(name=LEASE_NAME, holder__contains=f":{self.proc.pid}:").delete()
+
+
+@dataclass
+class Page:
+    """A URL measured in turns with others: its answer times (ms) and size."""
+
+    key: str
+    label: str
+    url: str
+    times: list[float] = field(default_factory=list)
+    size: int = 0
+
+
+def timed_get(http: requests.Session, page: Page, error: type[Exception]) -> float:
+    """One GET of the page, in ms; `error` when it does not answer 200."""
+    started = time.perf_counter()
+    response = http.get(page.url, timeout=REQUEST_TIMEOUT)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise error(f"GET {page.url} answered {response.status_code}")
+    page.size = len(response.content)
+    return elapsed
+
+
+def measure_in_turns(
+    web: WebServer,
+    http: requests.Session,
+    pages: list[Page],
+    *,
+    warm_up: int,
+    rounds: int,
+    error: type[Exception],
+    before_rounds: Callable[[], None] = lambda: None,
+) -> None:
+    """`warm_up` unrecorded GETs of each page, then `rounds` recorded, the pages in turns
+    (so each sees the same server); the web process checked alive after each round."""
+    for _ in range(warm_up):
+        for page in pages:
+            timed_get(http, page, error)
+    before_rounds()
+    for _ in range(rounds):
+        for page in pages:
+            page.times.append(timed_get(http, page, error))
+        web.check_alive()
