@@ -156,3 +156,20 @@ def _migration_data(request):
         request.getfixturevalue("transactional_db" if transactional else "db")
         ensure_groups()
     yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def end_other_database_sessions(django_db_setup, django_db_blocker):
+    """After the last test, end the PostgreSQL sessions other threads left open (a socket
+    consumer's, a request thread's: their connections live on, CONN_MAX_AGE), so that the
+    test database can be dropped."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )

@@ -120,7 +120,9 @@ ASGI_APPLICATION = "zeues.asgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{VAR_DIR / 'zeues.sqlite3'}",
-        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "0")),
+        # Request threads are reused (zeues.handler): their connections live on.
+        conn_max_age=int(os.environ.get("DJANGO_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -262,6 +264,9 @@ ZEUES_SHEET_MIN_WRITE_INTERVAL = float(os.environ.get("ZEUES_SHEET_MIN_WRITE_INT
 # The web process runs the sync loop itself (flush after each action, pull on a timer);
 # with a separate `sync_sheets` worker the database lease makes one of them do the work.
 ZEUES_SYNC_IN_WEB = env_bool("ZEUES_SYNC_IN_WEB", True)
+# Threads serving HTTP requests in one web process (zeues.handler): more let a slow page
+# (a year-long export) block fewer tablets; fewer answer a burst sooner (one GIL).
+ZEUES_REQUEST_THREADS = int(os.environ.get("ZEUES_REQUEST_THREADS", "4"))
 
 
 def env_codes(name: str, default: dict[str, str]) -> dict[str, str]:
