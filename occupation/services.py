@@ -231,17 +231,8 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
         # one found the spool already taken) answers as its twin did.
         stored = _stored(cmd.request_id)
         return _replay(stored, cmd) if stored else _outcome(worker, [refused[t] for t in cmd.tags])
-    ctx = _context(cmd, worker)
     try:
-        with write_turn(), transaction.atomic():
-            # Claims the id first: a concurrent duplicate waits here, then replays.
-            claim = _claim(cmd)
-            outcome = _outcome(worker, _apply_batch(cmd, ctx, refused))
-            if claim is not None:
-                claim.status = outcome.status
-                claim.outcome = outcome.to_json()
-                claim.save(update_fields=["status", "outcome"])
-                outcome.stored = True
+        outcome = _apply_locked(cmd, worker, refused)
     except IntegrityError:
         stored = _stored(cmd.request_id)
         if stored is None:
@@ -249,6 +240,38 @@ def perform_action(cmd: ActionCommand) -> ActionOutcome:
         return _replay(stored, cmd)
     if outcome.stored:  # the table grew: forget what is past keeping
         prune_outcomes()
+    return outcome
+
+
+class _AllRefused(Exception):
+    """Every spool was refused under the lock: leave the transaction, keeping nothing."""
+
+    def __init__(self, outcome: ActionOutcome) -> None:
+        super().__init__(outcome.status)
+        self.outcome = outcome
+
+
+def _apply_locked(
+    cmd: ActionCommand, worker: Worker, refused: dict[str, SpoolResult]
+) -> ActionOutcome:
+    """The batch under the write lock, its outcome remembered under the request's id."""
+    ctx = _context(cmd, worker)
+    try:
+        with write_turn(), transaction.atomic():
+            # Claims the id first: a concurrent duplicate waits here, then replays.
+            claim = _claim(cmd)
+            outcome = _outcome(worker, _apply_batch(cmd, ctx, refused))
+            if not outcome.succeeded:
+                # Lost a race (the spool was taken while this request was on its way):
+                # rolled back like any refusal, so it commits (and syncs) nothing.
+                raise _AllRefused(outcome)
+            if claim is not None:
+                claim.status = outcome.status
+                claim.outcome = outcome.to_json()
+                claim.save(update_fields=["status", "outcome"])
+                outcome.stored = True
+    except _AllRefused as refusal:
+        return refusal.outcome
     return outcome
 
 

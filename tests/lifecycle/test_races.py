@@ -90,25 +90,58 @@ def hold_spool_row(ready: threading.Event, release: threading.Event) -> None:
         connection.close()
 
 
-@pytest.mark.django_db(transaction=True)
-def test_five_workers_pause_one_spool_at_once_only_the_occupant_may(sheet_store):
-    build_race_plant()
-    assert perform_action(ActionCommand("ARM", "TOMAR", 200, [TAG])).status == 200
+def race_while_held(n: int, action, release_after: float) -> list:
+    """`race(n, action)` while the spool's row is write-locked, released `release_after`
+    seconds after the race starts."""
     ready, release = threading.Event(), threading.Event()
     holder = threading.Thread(target=hold_spool_row, args=(ready, release))
     holder.start()
     ready.wait(10)
+    threading.Timer(release_after, release.set).start()
+    try:
+        return race(n, action)
+    finally:
+        holder.join(10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_five_workers_pause_one_spool_at_once_only_the_occupant_may(sheet_store):
+    build_race_plant()
+    assert perform_action(ActionCommand("ARM", "TOMAR", 200, [TAG])).status == 200
 
     def pausar(i: int):
-        if i == 0:
-            threading.Timer(0.3, release.set).start()  # the others have answered by then
         return perform_action(ActionCommand("ARM", "PAUSAR", 200 + i, [TAG]))
 
-    outcomes = race(5, pausar)
-    holder.join(10)
+    outcomes = race_while_held(5, pausar, release_after=0.3)  # the others have answered
     assert sorted(o.status for o in outcomes) == [200, 403, 403, 403, 403]
     assert outcomes[0].status == 200  # worker 200 is the occupant
     assert not Spool.objects.get(tag=TAG).is_occupied
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_losers_of_a_race_under_the_lock_store_nothing(sheet_store):
+    """Ten TOMAR that all find the spool free, then queue for its lock: the nine refused
+    there answer who has it and leave nothing behind (no remembered outcome, no write)."""
+    import uuid
+
+    from occupation.models import ActionRequest
+
+    build_race_plant()
+
+    def tomar(i: int):
+        return perform_action(
+            ActionCommand("ARM", "TOMAR", 200 + i, [TAG], request_id=uuid.uuid4())
+        )
+
+    outcomes = race_while_held(10, tomar, release_after=0.5)  # every one passed precheck
+    assert sorted(o.status for o in outcomes) == [200] + [409] * 9
+    winner = next(o for o in outcomes if o.status == 200)
+    assert all(
+        f"ocupado por {winner.worker_short}" in o.results[0].message
+        for o in outcomes
+        if o.status == 409
+    )
+    assert [a.status for a in ActionRequest.objects.all()] == [200]
 
 
 @pytest.mark.django_db(transaction=True)
