@@ -19,9 +19,10 @@ from django.db.models import Max
 
 from bench import floor as floor_plan
 from bench.figures import Goal, Report, ms, number
-from bench.tablets import LoadRun, Sample, Tablet, run_burst, run_load
+from bench.tablets import LoadRun, Sample, Tablet, run_burst, run_load, run_race
 from bench.web import WebServer
-from spools.models import OutboxEntry
+from spools.lifecycle import Accion, Operacion
+from spools.models import OutboxEntry, Spool
 from spools.workbook.local_sheet import LocalSheetStore
 
 ACTION_P95 = Goal("p95 < 100 ms", lambda v: v < 100)
@@ -31,6 +32,8 @@ WRITES_PER_MINUTE = Goal("≤ 60", lambda v: v <= 60)
 READS_PER_MINUTE_IDLE = Goal("≤ 12", lambda v: v <= 12)
 READS_PER_MINUTE_QUOTA = Goal("≤ 60 (Google's quota per user)", lambda v: v <= 60)
 ALONE_ACTIONS = 20  # sequential actions of one tablet at a time: the service time
+RACERS = 10  # tablets taking one spool in the same instant
+RACE_ROUNDS = 20
 DRAIN_TIMEOUT = 180.0
 HEALTHZ_PROBE_EVERY = 0.5  # seconds between baseline probes, on average
 
@@ -81,6 +84,18 @@ def delays_ms(after_id: int, up_to_id: int) -> list[float]:
     return [(flushed - created).total_seconds() * 1000 for created, flushed in entries]
 
 
+@dataclass(frozen=True)
+class FloorRun:
+    """What every section of a run works with."""
+
+    report: Report
+    store: LocalSheetStore
+    plan: FloorPlan
+    tablets: list[Tablet]
+    web: WebServer
+    progress: Callable[[str], None]
+
+
 def run(
     report: Report,
     store: LocalSheetStore,
@@ -107,91 +122,90 @@ def run(
             t.warm_up()
         store.set_latency(plan.latency_ms)
         try:
+            ctx = FloorRun(report, store, plan, tablets, web, progress)
             if actions:
-                errors += _actions(report, store, plan, tablets, web, progress)
+                errors += _actions(ctx)
             if burst:
-                errors += _burst(report, plan, tablets, web, progress)
+                errors += _burst(ctx) + _race(ctx)
             if actions:
-                errors += _steady_state(report, store, plan, web, progress)
+                errors += _steady_state(ctx)
             web.check_alive()
         finally:
             store.clear_faults()
     return errors
 
 
-def _actions(
-    report: Report,
-    store: LocalSheetStore,
-    plan: FloorPlan,
-    tablets: list[Tablet],
-    web: WebServer,
-    progress: Callable[[str], None],
-) -> list[str]:
-    report.section(
+def _actions(ctx: FloorRun) -> list[str]:
+    plan = ctx.plan
+    ctx.report.section(
         f"actions: {plan.spools} spools, {plan.tablets} tablets acting every {plan.every:g} s "
         f"on average (random arrivals), {plan.duration:g} s, sheet latency {plan.latency_ms} ms; "
         "one daphne process flushing after each action"
     )
     before = last_outbox_id()
-    store.reset_counters()
-    progress(f"{plan.tablets} tablets acting for {plan.duration:g} s")
+    ctx.store.reset_counters()
+    ctx.progress(f"{ctx.plan.tablets} tablets acting for {ctx.plan.duration:g} s")
     run: LoadRun = run_load(
-        tablets, web.url, duration=plan.duration, every=plan.every, probe_every=HEALTHZ_PROBE_EVERY
+        ctx.tablets,
+        ctx.web.url,
+        duration=ctx.plan.duration,
+        every=ctx.plan.every,
+        probe_every=HEALTHZ_PROBE_EVERY,
     )
-    during = store.status()
-    progress("waiting for the outbox to empty")
-    drained = wait_for_outbox(web)
-    after = store.status()
+    during = ctx.store.status()
+    ctx.progress("waiting for the outbox to empty")
+    drained = wait_for_outbox(ctx.web)
+    after = ctx.store.status()
     up_to = last_outbox_id()
 
     acted = run.of("action")
     ok = [s for s in acted if s.status == 200]
-    minutes = plan.duration / 60
-    s = report.timing("POST /acciones/ (every answer)", [a.ms for a in acted], goal=ACTION_P95)
-    report.summary_figures("action", s)
-    b = report.timing("GET /healthz, same time (baseline)", [h.ms for h in run.of("healthz")])
-    report.summary_figures("healthz", b)
-    report.line(
+    minutes = ctx.plan.duration / 60
+    s = ctx.report.timing("POST /acciones/ (every answer)", [a.ms for a in acted], goal=ACTION_P95)
+    ctx.report.summary_figures("action", s)
+    b = ctx.report.timing("GET /healthz, same time (baseline)", [h.ms for h in run.of("healthz")])
+    ctx.report.summary_figures("healthz", b)
+    ctx.report.line(
         "actions per second",
-        f"{len(ok) / plan.duration:.1f}  (answers: {statuses(acted)}"
+        f"{len(ok) / ctx.plan.duration:.1f}  (answers: {statuses(acted)}"
         + (f"; {run.idle_turns} turns with nothing left" if run.idle_turns else "")
         + ")",
     )
-    report.figure("actions_per_second", len(ok) / plan.duration)
-    report.figure("actions_ok", len(ok))
-    report.figure("actions_not_ok", len(acted) - len(ok))
+    ctx.report.figure("actions_per_second", len(ok) / ctx.plan.duration)
+    ctx.report.figure("actions_ok", len(ok))
+    ctx.report.figure("actions_not_ok", len(acted) - len(ok))
 
     writes_per_minute = during["writes"] / minutes
-    report.line(
+    ctx.report.line(
         "Sheets write requests per minute (run)",
-        f"{writes_per_minute:.1f}  ({during['writes']} in {plan.duration:g} s)",
+        f"{writes_per_minute:.1f}  ({during['writes']} in {ctx.plan.duration:g} s)",
         goal=WRITES_PER_MINUTE,
         value=writes_per_minute,
     )
     per_action = after["writes"] / len(ok) if ok else float("nan")
-    report.line(
+    ctx.report.line(
         "Sheets write requests per action",
         f"{number(per_action, 3)}  ({after['writes']} writes with the final flush, "
         f"{len(ok)} actions)",
     )
     reads_per_minute = during["reads"] / minutes
-    report.line(
+    ctx.report.line(
         "Sheets read requests per minute (run)",
-        f"{reads_per_minute:.1f}  ({during['reads']} in {plan.duration:g} s)",
+        f"{reads_per_minute:.1f}  ({during['reads']} in {ctx.plan.duration:g} s)",
         goal=READS_PER_MINUTE_QUOTA,
         value=reads_per_minute,
     )
-    report.figure("sheet_writes_per_minute", writes_per_minute)
-    report.figure("sheet_writes_per_action", per_action)
-    report.figure("sheet_reads_per_minute", reads_per_minute)
+    ctx.report.figure("sheet_writes_per_minute", writes_per_minute)
+    ctx.report.figure("sheet_writes_per_action", per_action)
+    ctx.report.figure("sheet_reads_per_minute", reads_per_minute)
     if during.get("failed"):
-        report.note(f"failed Sheets requests during the run: {during['failures']}")
+        ctx.report.note(f"failed Sheets requests during the run: {during['failures']}")
 
     delays = delays_ms(before, up_to)
-    d = report.timing("action → workbook (flushed_at − created_at)", delays, goal=DELAY_P95)
-    report.summary_figures("action_to_workbook", d)
-    report.note(f"the outbox was empty {drained:.1f} s after the last action")
-    report.note(
+    d = ctx.report.timing("action → workbook (flushed_at − created_at)", delays, goal=DELAY_P95)
+    ctx.report.summary_figures("action_to_workbook", d)
+    ctx.report.note(f"the outbox was empty {drained:.1f} s after the last action")
+    ctx.report.note(
         "flushed_at is stamped as the flush starts, before its write request: against "
         "Google a change lands up to that request's latency later"
     )
@@ -202,73 +216,123 @@ def _actions(
     return errors
 
 
-def _burst(
-    report: Report,
-    plan: FloorPlan,
-    tablets: list[Tablet],
-    web: WebServer,
-    progress: Callable[[str], None],
-) -> list[str]:
-    report.section(
-        f"burst: {len(tablets)} tablets confirming in the same instant, {plan.bursts} rounds, "
-        f"sheet latency {plan.latency_ms} ms"
+def _burst(ctx: FloorRun) -> list[str]:
+    ctx.report.section(
+        f"burst: {len(ctx.tablets)} tablets confirming in the same instant, "
+        f"{ctx.plan.bursts} rounds, sheet latency {ctx.plan.latency_ms} ms"
     )
-    wait_for_outbox(web)
-    progress(f"{ALONE_ACTIONS} actions one at a time (service time)")
+    wait_for_outbox(ctx.web)
+    ctx.progress(f"{ALONE_ACTIONS} actions one at a time (service time)")
     alone = [
         sample
         for i in range(ALONE_ACTIONS)
-        if (sample := tablets[i % len(tablets)].act()) is not None
+        if (sample := ctx.tablets[i % len(ctx.tablets)].act()) is not None
     ]
-    a = report.timing("POST /acciones/, one at a time (baseline)", [x.ms for x in alone])
-    report.summary_figures("action_alone", a)
-    wait_for_outbox(web)
+    a = ctx.report.timing("POST /acciones/, one at a time (baseline)", [x.ms for x in alone])
+    ctx.report.summary_figures("action_alone", a)
+    wait_for_outbox(ctx.web)
     before = last_outbox_id()
     rounds: list[LoadRun] = []
-    for i in range(plan.bursts):
-        progress(f"burst {i + 1}/{plan.bursts}")
-        rounds.append(run_burst(tablets))
-        wait_for_outbox(web)  # each round starts from a quiet server
+    for i in range(ctx.plan.bursts):
+        ctx.progress(f"burst {i + 1}/{ctx.plan.bursts}")
+        rounds.append(run_burst(ctx.tablets))
+        wait_for_outbox(ctx.web)  # each round starts from a quiet server
         time.sleep(0.5)
     up_to = last_outbox_id()
     samples = [s for r in rounds for s in r.samples]
-    report.line(
+    ctx.report.line(
         "slowest answer of each round", ", ".join(ms(max(x.ms for x in r.samples)) for r in rounds)
     )
-    s = report.timing(
+    s = ctx.report.timing(
         "POST /acciones/, every round", [x.ms for x in samples], goal=BURST_MAX, on="max"
     )
-    report.summary_figures("burst", s)
-    report.line("answers", statuses(samples))
-    d = report.timing(
+    ctx.report.summary_figures("burst", s)
+    ctx.report.line("answers", statuses(samples))
+    d = ctx.report.timing(
         "burst → workbook (flushed_at − created_at)", delays_ms(before, up_to), goal=DELAY_P95
     )
-    report.summary_figures("burst_to_workbook", d)
+    ctx.report.summary_figures("burst_to_workbook", d)
     return [f"burst thread: {e}" for r in rounds for e in r.errors]
 
 
-def _steady_state(
-    report: Report,
-    store: LocalSheetStore,
-    plan: FloorPlan,
-    web: WebServer,
-    progress: Callable[[str], None],
-) -> list[str]:
-    report.section(f"steady state: the web process with nothing to do for {plan.idle:g} s")
-    wait_for_outbox(web)
-    store.reset_counters()
-    progress(f"idle for {plan.idle:g} s")
-    time.sleep(plan.idle)
-    idle = store.status()
-    reads_per_minute = idle["reads"] * 60 / plan.idle
-    report.line(
+def _race(ctx: FloorRun) -> list[str]:
+    """The same spool taken by RACERS tablets at once: one 200, the rest 409 saying who has
+    it; a loser refused under the lock rolls back (it writes and syncs nothing)."""
+    ctx.report.section(
+        f"race: {RACERS} tablets TOMAR one spool in the same instant, {RACE_ROUNDS} rounds, "
+        "sheet latency 0 ms"
+    )
+    wait_for_outbox(ctx.web)
+    ctx.store.set_latency(0)
+    rounds: list[LoadRun] = []
+    try:
+        for i in range(RACE_ROUNDS):
+            ctx.progress(f"race {i + 1}/{RACE_ROUNDS}")
+            racers = [ctx.tablets[(i * RACERS + k) % len(ctx.tablets)] for k in range(RACERS)]
+            tag = _free_spool(racers[0])
+            if tag is None:
+                continue
+            rounds.append(run_race(racers, tag))
+            _release(racers, tag)
+            wait_for_outbox(ctx.web)
+    finally:
+        ctx.store.set_latency(ctx.plan.latency_ms)
+    samples = [s for r in rounds for s in r.samples]
+    won = [s.ms for s in samples if s.status == 200]
+    lost = [s.ms for s in samples if s.status != 200]
+    ctx.report.line(
+        "slowest answer of each round", ", ".join(ms(max(x.ms for x in r.samples)) for r in rounds)
+    )
+    ctx.report.summary_figures(
+        "race", ctx.report.timing("POST /acciones/, every answer", [x.ms for x in samples])
+    )
+    ctx.report.summary_figures("race_winner", ctx.report.timing("the winner's answer", won))
+    ctx.report.summary_figures("race_loser", ctx.report.timing("the losers' answers", lost))
+    ctx.report.line("answers", statuses(samples))
+    ctx.report.note(
+        "issue 14 found 129 ms here (slowest of 10) and 45 ms for the previous generation"
+    )
+    errors = [f"race thread: {e}" for r in rounds for e in r.errors]
+    if len(won) != len(rounds):
+        errors.append(f"{len(won)} winners in {len(rounds)} rounds")
+    return errors
+
+
+def _free_spool(tablet: Tablet) -> str | None:
+    """A spool of `tablet` nobody holds and whose ARM is not started."""
+    tablet.refresh()
+    free = [
+        tag for tag, op in tablet.next_op.items() if op == Operacion.ARM and tag != tablet.holding
+    ]
+    return free[0] if free else None
+
+
+def _release(racers: list[Tablet], tag: str) -> None:
+    """The winner undoes its TOMAR (CANCELAR): the spool is as it was before the race."""
+    occupant = Spool.objects.filter(tag=tag).values_list("occupant_id", flat=True).first()
+    for racer in racers:
+        if racer.worker_id == occupant:
+            racer.post(Operacion.ARM, Accion.CANCELAR, tag)
+        racer.stale = True
+
+
+def _steady_state(ctx: FloorRun) -> list[str]:
+    ctx.report.section(f"steady state: the web process with nothing to do for {ctx.plan.idle:g} s")
+    wait_for_outbox(ctx.web)
+    ctx.store.reset_counters()
+    ctx.progress(f"idle for {ctx.plan.idle:g} s")
+    time.sleep(ctx.plan.idle)
+    idle = ctx.store.status()
+    reads_per_minute = idle["reads"] * 60 / ctx.plan.idle
+    ctx.report.line(
         "Sheets read requests per minute (idle)",
-        f"{reads_per_minute:.1f}  ({idle['reads']} in {plan.idle:g} s, writes {idle['writes']})",
+        f"{reads_per_minute:.1f}  "
+        f"({idle['reads']} in {ctx.plan.idle:g} s, writes {idle['writes']})",
         goal=READS_PER_MINUTE_IDLE,
         value=reads_per_minute,
     )
-    report.figure("sheet_reads_per_minute_idle", reads_per_minute)
-    rss = web.rss_mb()
-    report.line("web process memory (RSS) after the run", f"{number(rss, 0)} MB")
-    report.figure("web_rss_mb", rss)
+    ctx.report.figure("sheet_reads_per_minute_idle", reads_per_minute)
+    rss = ctx.web.rss_mb()
+    ctx.report.line("web process memory (RSS) after the run", f"{number(rss, 0)} MB")
+    ctx.report.figure("web_rss_mb", rss)
     return []

@@ -302,25 +302,44 @@ def run_load(
     return run
 
 
-def run_burst(tablets: list[Tablet]) -> LoadRun:
-    """Every tablet confirms at the same instant (a barrier), once."""
+def at_once(
+    tablets: list[Tablet],
+    turn: Callable[[Tablet], Sample | None],
+    prepare: Callable[[Tablet], None] = lambda t: None,
+) -> LoadRun:
+    """Every tablet does `turn` at the same instant (a barrier; `prepare` runs before it).
+    The samples keep the tablets' order."""
     run = LoadRun(0.0)
     barrier = threading.Barrier(len(tablets))
+    answers: list[Sample | None] = [None] * len(tablets)
 
-    def confirm(t: Tablet) -> Callable[[], None]:
+    def one(i: int, t: Tablet) -> Callable[[], None]:
         def go() -> None:
-            if t.stale:
-                t.refresh()  # before the barrier: only the POST is in the same instant
+            prepare(t)
             barrier.wait(60)
-            sample = t.act()
-            if sample is not None:
-                run.samples.append(sample)
+            answers[i] = turn(t)
 
         return go
 
-    threads = [_thread(confirm(t), run) for t in tablets]
+    threads = [_thread(one(i, t), run) for i, t in enumerate(tablets)]
     for th in threads:
         th.start()
     for th in threads:
         th.join()
+    run.samples = [a for a in answers if a is not None]
     return run
+
+
+def run_burst(tablets: list[Tablet]) -> LoadRun:
+    """Every tablet confirms its next step at the same instant, once."""
+
+    def refresh(t: Tablet) -> None:
+        if t.stale:
+            t.refresh()  # before the barrier: only the POST is in the same instant
+
+    return at_once(tablets, Tablet.act, refresh)
+
+
+def run_race(tablets: list[Tablet], tag: str) -> LoadRun:
+    """Every tablet TOMAR ARM of the same spool at the same instant, once."""
+    return at_once(tablets, lambda t: t.post(Operacion.ARM, Accion.TOMAR, tag))
