@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from spools.lifecycle import MetrologiaState, ReparacionState, WorkState, render_estado_detalle
-from spools.models import ROL_ARMADOR, ROL_SOLDADOR, Event, OutboxEntry, Spool
+from spools.models import ROL_ARMADOR, ROL_SOLDADOR, Event, Note, OutboxEntry, Spool
 from spools.workbook import demo
 from spools.workbook.columns import APP_OWNED_COLUMNS, METADATA_COLUMNS, Col
 from spools.workbook.gateway import open_workbook
@@ -85,6 +85,7 @@ def load(book: demo.DemoWorkbook) -> None:
     demo.write_demo_workbook(wb, book, demo.inspect_workbook(wb))
     with transaction.atomic():
         OutboxEntry.objects.all().delete()
+        Note.objects.all().delete()
         Event.objects.all().delete()
         Spool.objects.all().delete()
     pull(workers=True)

@@ -34,7 +34,7 @@ from bench.lists import NO_PULL, NO_SHEET_CALLS, WARM_UP
 from bench.tablets import logged_in_session
 from bench.web import Page, WebServer, measure_in_turns
 from spools.lifecycle import EventoTipo as E
-from spools.models import Event, Spool, Union
+from spools.models import Event, Note, Spool, Union
 from spools.workbook.local_sheet import LocalSheetStore
 
 GOAL = Goal("p95 < 300 ms", lambda v: v < 300)
@@ -175,6 +175,7 @@ def _prepare(spools: int, loaded: bool, seed: int, progress: Callable[[str], Non
         )
         call_command("load_demo", spools=spools, force=True, stdout=StringIO())
         union_bench.add(UNIONS_PER_SPOOL, seed)
+    Note.objects.all().delete()
     Event.objects.all().delete()
     progress("two years of events, bulk inserted …")
     return add_events(seed, progress)

@@ -737,8 +737,10 @@ class Note(models.Model):
     # The line as the cell holds it (`YYYY-MM-DD HH:MM MR(93): texto`).
     line = models.TextField()
     from_sheet = models.BooleanField(default=False)
+    # The Metadata log is never deleted, only wiped whole with its notes (load_demo):
+    # DO_NOTHING keeps that one DELETE, where SET_NULL would list every event's id.
     event = models.OneToOneField(
-        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="note"
+        Event, null=True, blank=True, on_delete=models.DO_NOTHING, related_name="note"
     )
     # When the line landed in the cell; why it is only in the app (no Notas column, the row
     # gone, the cell full).

@@ -15,9 +15,10 @@ import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.selectors import pd_today
@@ -30,7 +31,8 @@ from spools.lifecycle import (
     WorkState,
     render_estado_detalle,
 )
-from spools.models import Event, OutboxEntry, Spool, SyncState, Union, Worker
+from spools.models import Event, Note, OutboxEntry, Spool, SyncState, Union, Worker
+from spools.notes import add_note
 from spools.selectors import day_bounds, worker_registro
 from spools.services import ACTIONS, TransitionContext, apply_action
 from spools.workbook import demo
@@ -660,6 +662,24 @@ def test_replacing_the_workbook_discards_writes_pending_for_the_old_one(scratch_
     output = load_demo("--force", "--spools", "20")
     assert not OutboxEntry.objects.filter(flushed_at__isnull=True).exists()
     assert "descartadas 1 escrituras pendientes" in output
+
+
+def test_replacing_the_workbook_wipes_the_old_history_and_notes_in_one_statement(
+    scratch_workbook,
+):
+    load_demo("--force", "--spools", "20")
+    tag = Spool.objects.order_by("tag").values_list("tag", flat=True).first()
+    note = add_note(tag, "Falta una brida", worker_id=None, account="supervisor")
+    assert Event.objects.filter(pk=note.event_id).exists()
+    with CaptureQueriesContext(connection) as queries:
+        load_demo("--force", "--spools", "20")
+    # The demo reuses its TAGs: a note of the old plant would show on the new spool.
+    assert not Note.objects.exists()
+    wipes = [q["sql"] for q in queries.captured_queries if '"spools_event"' in q["sql"]]
+    # One DELETE whatever the history's size (listing every id failed at 428,619 events).
+    assert [w for w in wipes if w.startswith(("DELETE", "UPDATE"))] == [
+        'DELETE FROM "spools_event"'
+    ]
 
 
 def test_spools_option_still_covers_every_stage(scratch_workbook):

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from spools.models import Event, OutboxEntry, Spool, Union
+from spools.models import Event, Note, OutboxEntry, Spool, Union
 from spools.workbook import demo
 from spools.workbook.gateway import backend_name, open_workbook
 from spools.workbook.pull import note_workbook_sheets, pull
@@ -174,6 +174,7 @@ class Command(BaseCommand):
         # and so do writes still pending for it (they would land in the demo's rows).
         with transaction.atomic():
             discarded, _ = OutboxEntry.objects.filter(flushed_at__isnull=True).delete()
+            Note.objects.all().delete()  # the replaced plant's: the demo reuses its TAGs
             Event.objects.all().delete()
             Spool.objects.all().delete()
             Union.objects.all().delete()
