@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
 from django.utils import timezone
 
 from spools.lifecycle import MetrologiaState, ReparacionState, WorkState, render_estado_detalle
-from spools.models import ROL_ARMADOR, ROL_SOLDADOR, Event, Note, OutboxEntry, Spool
+from spools.models import ROL_ARMADOR, ROL_SOLDADOR, OutboxEntry
 from spools.workbook import demo
 from spools.workbook.columns import APP_OWNED_COLUMNS, METADATA_COLUMNS, Col
 from spools.workbook.gateway import open_workbook
@@ -82,12 +81,9 @@ def build(spools: int, tablets: int, seed: int) -> tuple[demo.DemoWorkbook, Floo
 def load(book: demo.DemoWorkbook) -> None:
     """Replace the workbook and the mirror with `book` (as load_demo does), demo accounts too."""
     wb = open_workbook()
-    demo.write_demo_workbook(wb, book, demo.inspect_workbook(wb))
-    with transaction.atomic():
-        OutboxEntry.objects.all().delete()
-        Note.objects.all().delete()
-        Event.objects.all().delete()
-        Spool.objects.all().delete()
+    titles = demo.write_demo_workbook(wb, book, demo.inspect_workbook(wb))
+    demo.forget_replaced_workbook(titles)
+    OutboxEntry.objects.all().delete()  # the flushed ones too: the run's delays start empty
     pull(workers=True)
     demo.ensure_demo_users()
 

@@ -60,6 +60,14 @@ def statuses(samples: list[Sample]) -> str:
     return ", ".join(f"{code or 'no answer'}×{n}" for code, n in sorted(counts.items()))
 
 
+def refusals(section: str, samples: list[Sample]) -> list[str]:
+    """Each tablet acts on its own spools only: any answer but 200 means the floor was not
+    what the run assumes (e.g. unions left by an earlier section), not a slow server."""
+    if all(s.status == 200 for s in samples):
+        return []
+    return [f"{section}: answers {statuses(samples)}, where the floor expects 200 only"]
+
+
 def last_outbox_id() -> int:
     """The newest outbox entry: entries after it belong to what runs next."""
     return OutboxEntry.objects.aggregate(last=Max("id"))["last"] or 0
@@ -213,7 +221,7 @@ def _actions(ctx: FloorRun) -> list[str]:
     errors = [f"tablet thread: {e}" for e in run.errors]
     if not ok:
         errors.append("no action succeeded")
-    return errors
+    return errors + refusals("actions", acted)
 
 
 def _burst(ctx: FloorRun) -> list[str]:
@@ -252,7 +260,7 @@ def _burst(ctx: FloorRun) -> list[str]:
         "burst → workbook (flushed_at − created_at)", delays_ms(before, up_to), goal=DELAY_P95
     )
     ctx.report.summary_figures("burst_to_workbook", d)
-    return [f"burst thread: {e}" for r in rounds for e in r.errors]
+    return [f"burst thread: {e}" for r in rounds for e in r.errors] + refusals("burst", samples)
 
 
 def _race(ctx: FloorRun) -> list[str]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db import transaction
 from django.utils import timezone
 
 from spools.lifecycle import (
@@ -52,6 +53,8 @@ from spools.models import (
     ROL_METROLOGIA,
     ROL_SOLDADOR,
     Event,
+    Note,
+    OutboxEntry,
     Spool,
     Union,
     Worker,
@@ -85,7 +88,9 @@ from spools.workbook.columns import (
     column_letter,
 )
 from spools.workbook.outbox import metadata_row
+from spools.workbook.pull import note_workbook_sheets
 from spools.workbook.rows import counter_cells, new_union_row
+from spools.workbook.sync import forget_workbook_positions
 from spools.workbook.values import (
     cell_text,
     format_date,
@@ -1179,6 +1184,22 @@ def write_demo_workbook(wb: Any, demo: DemoWorkbook, check: WorkbookCheck) -> li
     )
     sheets.write_cells({sheets.sheet_range(t, "A1"): rows for t, rows in demo.sheets().items()})
     return [*demo.sheets(), *(t for t in check.sheets if t in check.non_empty)]
+
+
+def forget_replaced_workbook(titles: list[str]) -> int:
+    """The mirror follows the workbook just written: the spools, unions, history and notes
+    of the replaced one go (the demo reuses its TAGs), and so do writes still pending for it
+    (they would land in the new rows). `titles`: the sheets the workbook has now, so the
+    next pull reads Uniones without asking. Returns how many pending writes were dropped."""
+    with transaction.atomic():
+        discarded, _ = OutboxEntry.objects.filter(flushed_at__isnull=True).delete()
+        Note.objects.all().delete()
+        Event.objects.all().delete()
+        Spool.objects.all().delete()
+        Union.objects.all().delete()
+        forget_workbook_positions()
+        note_workbook_sheets(titles)
+    return discarded
 
 
 # --- demo accounts ---------------------------------------------------------------------

@@ -16,13 +16,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
 
-from spools.models import Event, Note, OutboxEntry, Spool, Union
 from spools.workbook import demo
 from spools.workbook.gateway import backend_name, open_workbook
-from spools.workbook.pull import note_workbook_sheets, pull
-from spools.workbook.sync import forget_workbook_positions
+from spools.workbook.pull import pull
 
 
 class Command(BaseCommand):
@@ -170,18 +167,7 @@ class Command(BaseCommand):
         titles = demo.write_demo_workbook(wb, book, check)
 
         self.step("Cargando el espejo desde el libro (pull)")
-        # The mirror follows the new workbook: spools and history of the replaced one go,
-        # and so do writes still pending for it (they would land in the demo's rows).
-        with transaction.atomic():
-            discarded, _ = OutboxEntry.objects.filter(flushed_at__isnull=True).delete()
-            Note.objects.all().delete()  # the replaced plant's: the demo reuses its TAGs
-            Event.objects.all().delete()
-            Spool.objects.all().delete()
-            Union.objects.all().delete()
-            forget_workbook_positions()
-            # The demo has a Uniones sheet: the pull below reads it in its one batchGet,
-            # without asking the workbook for its sheets first.
-            note_workbook_sheets(titles)
+        discarded = demo.forget_replaced_workbook(titles)
         if discarded:
             self.stdout.write(
                 self.style.WARNING(
