@@ -29,13 +29,14 @@ a newer one.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import re
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -125,6 +126,48 @@ def acquire_lease(holder: str, seconds: int = LEASE_SECONDS) -> bool:
 
 def release_lease(holder: str) -> None:
     SyncLease.objects.filter(name=LEASE_NAME, holder=holder).delete()
+
+
+class WorkbookBusy(Exception):
+    """Another process keeps renewing the sync lease: a web process or a sync worker runs."""
+
+
+@contextlib.contextmanager
+def exclusive_workbook(
+    wait: float, progress: Callable[[str], None] = lambda _: None
+) -> Iterator[None]:
+    """Hold the sync lease while a tool changes the workbook's layout (migrate_workbook):
+    no process flushes or pulls meanwhile, nor starts half-way (a thread renews the lease).
+    A lease left by a stopped process runs out within LEASE_SECONDS; one still renewed after
+    `wait` seconds raises WorkbookBusy naming its holder."""
+    holder = holder_id()
+    deadline = time.monotonic() + wait
+    told = False
+    while not acquire_lease(holder):
+        if time.monotonic() >= deadline:
+            raise WorkbookBusy(_lease_holder() or "otro proceso")
+        if not told:
+            progress(f"Esperando el turno de sincronización (lo tiene {_lease_holder()})…")
+            told = True
+        time.sleep(0.5)
+    stop = threading.Event()
+    renewer = threading.Thread(target=_keep_lease, args=(holder, stop), daemon=True)
+    renewer.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        renewer.join()
+        release_lease(holder)
+
+
+def _keep_lease(holder: str, stop: threading.Event) -> None:
+    try:
+        while not stop.wait(LEASE_SECONDS / 4):
+            if not acquire_lease(holder):
+                log.error("the sync lease was lost while the workbook was held exclusively")
+    finally:
+        close_old_connections()
 
 
 # --- the cycle -------------------------------------------------------------------------------

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
+import time
 import uuid
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from spools.workbook.columns import (
     METADATA,
@@ -46,6 +49,7 @@ from spools.workbook.migration import (
     widen_grid,
     write_headers,
 )
+from spools.workbook.sync import acquire_lease
 from tests.builders import build_workbook, spool, worker
 
 MAT = "01-05-2026"
@@ -133,8 +137,9 @@ def v21_workbook(
     return wb
 
 
-# The command keeps the mirror's sync state in step with the workbook it reshapes.
-pytestmark = pytest.mark.django_db
+# The command keeps the mirror's sync state in step with the workbook it reshapes, and holds
+# the sync lease from a thread that renews it: transactions of their own, as in production.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def run(*args: str) -> str:
@@ -319,6 +324,50 @@ def test_dry_run_says_what_would_change_and_writes_nothing(sheet_store):
         "no se escribió nada",
     ):
         assert line in out, line
+
+
+def test_a_run_is_refused_while_a_sync_process_holds_the_lease(sheet_store):
+    v21_workbook()
+    before = workbook_state()
+    sheet_store.reset_counters()
+    assert acquire_lease("planta:4242:web", seconds=60)  # a web process's sync loop
+
+    with pytest.raises(CommandError, match="La sincronización con el libro está activa"):
+        run("--wait", "1")
+
+    assert sheet_store.status()["writes"] == 0
+    assert workbook_state() == before
+    assert "no se escribió nada" in run("--dry-run", "--wait", "0")  # only reads: allowed
+
+
+def test_the_lease_of_a_stopped_process_is_waited_out_then_held_until_the_end(sheet_store):
+    v21_workbook()
+    assert acquire_lease("planta:4242:web", seconds=2)  # stopped: nobody renews it
+    sheet_store.set_latency(50)  # each Sheets call a little slow: the run takes a while
+    seen: list[bool] = []
+    done = threading.Event()
+
+    def web_tries_to_sync() -> None:
+        try:
+            while not done.is_set():
+                seen.append(acquire_lease("planta:4343:web"))
+                time.sleep(0.1)
+        finally:
+            connection.close()
+
+    web = threading.Thread(target=web_tries_to_sync)
+    web.start()
+    try:
+        out = run("--wait", "15")
+    finally:
+        done.set()
+        web.join()
+        sheet_store.set_latency(0)
+
+    assert "Esperando el turno de sincronización (lo tiene planta:4242:web)" in out
+    assert "Listo." in out
+    assert seen and not any(seen)  # no other sync took the workbook while it was migrated
+    assert acquire_lease("planta:4343:web")  # released at the end
 
 
 def test_second_run_finds_nothing_to_do_and_writes_nothing(sheet_store):

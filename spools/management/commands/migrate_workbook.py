@@ -11,6 +11,7 @@ spools/workbook/migration.py for the phases.
 
 from __future__ import annotations
 
+import contextlib
 from argparse import ArgumentParser
 
 from django.core.management.base import BaseCommand, CommandError
@@ -26,7 +27,12 @@ from spools.workbook.migration import (
     migrate,
 )
 from spools.workbook.migration import rollback as rollback_workbook
-from spools.workbook.sync import forget_workbook_positions
+from spools.workbook.sync import (
+    LEASE_SECONDS,
+    WorkbookBusy,
+    exclusive_workbook,
+    forget_workbook_positions,
+)
 
 
 class Command(BaseCommand):
@@ -41,7 +47,9 @@ class Command(BaseCommand):
         f"hidden sheets {BACKUP_PREFIX}<YYYYMMDD-HHMMSS>_<n> (a v2.1 workbook) or "
         f"{BACKUP_PREFIX_V30}… (a v3.0 one) in the same spreadsheet (each sheet's values, "
         "written RAW, a manifest in row 1), one new backup per run, never overwritten; "
-        "--rollback restores the latest one. Stop the app's sync while it runs."
+        "--rollback restores the latest one. It holds the sync lease while it writes: it "
+        "waits for a stopped process's lease to run out and refuses while a web process or "
+        "sync worker is running (stop them first)."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -57,17 +65,29 @@ class Command(BaseCommand):
             help="restore the latest backup (values and grid sizes; a Uniones sheet the run "
             "created is deleted) and verify it cell by cell",
         )
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=LEASE_SECONDS + 5,
+            help="seconds to wait for the sync lease before refusing (default: long enough "
+            "for the lease of a stopped process to run out)",
+        )
 
-    def handle(self, *args: object, dry_run: bool, rollback: bool, **options: object) -> None:
+    def handle(
+        self, *args: object, dry_run: bool, rollback: bool, wait: float, **options: object
+    ) -> None:
         # Opening the spreadsheet is itself one metadata read.
         calls = ApiCalls(reads=1)
         self.stdout.write(f"Libro: backend {sheets.backend_name()}")
         try:
-            io = WorkbookIO(sheets.open_workbook(), calls)
-            if rollback:
-                rollback_workbook(io, dry_run=dry_run, report=self.stdout.write)
-            else:
-                migrate(io, dry_run=dry_run, report=self.stdout.write)
+            # A dry run only reads; a run holds the sync lease: one writer to the workbook.
+            with contextlib.nullcontext() if dry_run else exclusive_workbook(wait, self.progress):
+                self.run(calls, dry_run=dry_run, rollback=rollback)
+        except WorkbookBusy as exc:
+            raise CommandError(
+                f"La sincronización con el libro está activa (turno: {exc}). Detenga el "
+                "proceso web y el worker (sync_sheets) y vuelva a ejecutar migrate_workbook."
+            ) from exc
         except MigrationError as exc:
             raise CommandError(str(exc)) from exc
         except sheets.SheetUnavailableError as exc:
@@ -80,8 +100,18 @@ class Command(BaseCommand):
             raise CommandError(f"Google Sheets rechazó la operación: {exc}") from exc
         finally:
             self.stdout.write(calls_summary(calls))
+        self.stdout.write(self.style.SUCCESS("Listo."))
+
+    def run(self, calls: ApiCalls, *, dry_run: bool, rollback: bool) -> None:
+        io = WorkbookIO(sheets.open_workbook(), calls)
+        if rollback:
+            rollback_workbook(io, dry_run=dry_run, report=self.stdout.write)
+        else:
+            migrate(io, dry_run=dry_run, report=self.stdout.write)
         if not dry_run:
             # Sheets and columns came or went (Uniones, counters): what the sync knew of the
             # workbook's layout is stale, and a new Uniones sheet must be read from now on.
             forget_workbook_positions()
-        self.stdout.write(self.style.SUCCESS("Listo."))
+
+    def progress(self, message: str) -> None:
+        self.stdout.write(message)
