@@ -1,6 +1,8 @@
 """Who is at the tablet (issue 15): a badge scan, a PIN, or a name picked from the list.
 
 - A badge (Trabajadores' optional Credencial) picks its worker at once: `worker_by_badge`.
+  A station that reads MAX_BADGE_MISSES unknown codes within BADGE_WINDOW has its badge
+  reads refused for BADGE_LOCKOUT (`identify_badge`): codes cannot be tried one after another.
 - With ZEUES_WORKER_PIN on, a worker picked from the list types a PIN: `check_pin`. Only
   its hash is kept (Django's password hashers), in the database, never in the workbook;
   MAX_TRIES wrong tries lock it for LOCKOUT, counted atomically in the database so tries
@@ -22,7 +24,7 @@ from django.core import signing
 from django.db.models import Case, F, Value, When
 from django.utils import timezone
 
-from occupation.models import WorkerPin
+from occupation.models import BadgeGuard, WorkerPin
 from spools.lifecycle import Operacion
 from spools.models import Worker
 from spools.rules import ActionError
@@ -33,6 +35,9 @@ TOKEN_MAX_AGE = timedelta(hours=12)
 _SALT = "occupation.identificacion"
 MAX_TRIES = 5
 LOCKOUT = timedelta(minutes=15)
+MAX_BADGE_MISSES = 10  # unknown codes at one station within BADGE_WINDOW
+BADGE_WINDOW = timedelta(minutes=10)
+BADGE_LOCKOUT = timedelta(minutes=10)
 PIN_PATTERN = re.compile(r"^[0-9]{4,6}$")
 DIGITS = re.compile(r"^[0-9]+$")
 
@@ -119,6 +124,54 @@ def worker_by_badge(operacion: str, code: str) -> Worker:
         label = Operacion(operacion).label
         raise ActionError(403, f"{worker.short} no tiene un rol para {label}.", "rol_no_permitido")
     return worker
+
+
+def identify_badge(operacion: str, code: str, account: str, now: datetime | None = None) -> Worker:
+    """`worker_by_badge` at the station `account`, which may read only so many unknown codes:
+    the MAX_BADGE_MISSES-th within BADGE_WINDOW locks its badge reads for BADGE_LOCKOUT
+    (429). Known badges, refused or not, are not guesses and do not count."""
+    now = now or timezone.now()
+    locked_until = _badge_locked_until(account, now)
+    if locked_until is not None:
+        raise _badge_locked(locked_until)
+    try:
+        return worker_by_badge(operacion, code)
+    except ActionError as exc:
+        if exc.code == "credencial_desconocida" and _count_miss(account, now):
+            raise _badge_locked(now + BADGE_LOCKOUT) from None
+        raise
+
+
+def _badge_locked_until(account: str, now: datetime) -> datetime | None:
+    guard = BadgeGuard.objects.filter(pk=account, locked_until__gt=now)
+    return guard.values_list("locked_until", flat=True).first()
+
+
+def _count_miss(account: str, now: datetime) -> bool:
+    """Count an unknown code read at this station in one UPDATE (atomic across processes);
+    True when it is the one that locks the station's badge reads."""
+    BadgeGuard.objects.get_or_create(pk=account, defaults={"window_start": now})
+    guards = BadgeGuard.objects.filter(pk=account)
+    # A window (or a lock) that is over starts counting again.
+    guards.filter(window_start__lte=now - BADGE_WINDOW, locked_until__isnull=True).update(
+        misses=0, window_start=now
+    )
+    guards.filter(locked_until__lte=now).update(misses=0, window_start=now, locked_until=None)
+    last = guards.filter(locked_until__isnull=True, misses__gte=MAX_BADGE_MISSES - 1)
+    if last.update(misses=F("misses") + 1, locked_until=now + BADGE_LOCKOUT):
+        return True
+    counted = guards.filter(locked_until__isnull=True).update(misses=F("misses") + 1)
+    return not counted  # a read at the same instant locked it first
+
+
+def _badge_locked(until: datetime) -> ActionError:
+    hora = timezone.localtime(until).strftime("%H:%M")
+    return ActionError(
+        429,
+        "Demasiadas credenciales no reconocidas en esta tablet: el lector de credenciales "
+        f"vuelve a funcionar a las {hora}. Mientras tanto, elija su nombre en la lista.",
+        "credencial_bloqueada",
+    )
 
 
 # --- the PIN -----------------------------------------------------------------------------

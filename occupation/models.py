@@ -56,3 +56,21 @@ class WorkerPin(models.Model):
 
     def locked_at(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+
+class BadgeGuard(models.Model):
+    """Unrecognized badge reads at one station account, counted in the database (every
+    process sees them): too many in a short while lock that station's badge reader for a
+    while, so nobody can try codes until one picks a colleague. The list still works."""
+
+    account = models.CharField("cuenta", max_length=150, primary_key=True)
+    misses = models.PositiveSmallIntegerField("credenciales no reconocidas", default=0)
+    window_start = models.DateTimeField("desde")
+    locked_until = models.DateTimeField("bloqueada hasta", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "lector de credenciales"
+        verbose_name_plural = "lectores de credenciales"
+
+    def __str__(self) -> str:
+        return self.account

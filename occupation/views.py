@@ -195,7 +195,9 @@ def badge_scan(request: HttpRequest, op: str) -> HttpResponse:
     form = BadgeForm(request.POST)
     form.is_valid()
     try:
-        worker = identify.worker_by_badge(operacion, form.cleaned_data.get("codigo", ""))
+        worker = identify.identify_badge(
+            operacion, form.cleaned_data.get("codigo", ""), request.user.get_username()
+        )
     except ActionError as exc:
         if request.htmx:
             context = {"badge_error": exc.message}

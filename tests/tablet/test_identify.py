@@ -3,10 +3,20 @@ says how the worker was identified (`identificado_por`: badge, pin or lista)."""
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
-from occupation.identify import BADGE, token_for
+import pytest
+from django.utils import timezone
+
+from occupation.identify import (
+    BADGE,
+    BADGE_LOCKOUT,
+    MAX_BADGE_MISSES,
+    identify_badge,
+    token_for,
+)
 from spools.models import Worker
+from spools.rules import ActionError
 from tests.badges import (
     give_badges,
     hidden_identificacion,
@@ -19,6 +29,7 @@ from tests.plant import (
     act,
     build_plant,
     logged_in,
+    make_user,
     metadata_rows,
     station_user,
 )
@@ -94,6 +105,41 @@ def test_an_unknown_badge_gets_a_spanish_message_and_no_step(tablet):
     assert "elija su nombre en la lista" in answer.text.lower()
     assert "ZZ-999-NOBODY" not in answer.text
     assert 'id="badge-message"' in answer.text  # swapped in place
+
+
+def test_a_station_trying_codes_has_its_badge_reader_locked_for_a_while(tablet):
+    for i in range(MAX_BADGE_MISSES - 1):
+        assert scan_badge(tablet, "ARM", f"ZZ-{i:03d}").status_code == 404
+    locked = scan_badge(tablet, "ARM", "ZZ-LAST")
+    assert locked.status_code == 429
+    assert "Demasiadas credenciales no reconocidas en esta tablet" in locked.text
+    assert "elija su nombre en la lista" in locked.text
+    # Even a real badge waits now; the list still works, and other stations are not locked.
+    assert scan_badge(tablet, "ARM", BADGE_100).status_code == 429
+    assert tablet.get("/t/ARM/").status_code == 200
+    other = logged_in(make_user("tablet-2", "Estación"))
+    assert "HX-Redirect" in scan_badge(other, "ARM", BADGE_100)
+
+
+def test_known_badges_do_not_count_and_the_lock_ends(tablet):
+    account = "tablet-1"  # the station the fixture logged in
+    start = timezone.now()
+    for _ in range(MAX_BADGE_MISSES):  # a worker without the role is not guessing codes
+        with pytest.raises(ActionError) as refused:
+            identify_badge("ARM", "JP-94", account, now=start)
+        assert refused.value.status == 403
+    for i in range(MAX_BADGE_MISSES - 1):
+        with pytest.raises(ActionError):
+            identify_badge("ARM", f"ZZ-{i}", account, now=start)
+    with pytest.raises(ActionError) as locked:
+        identify_badge("ARM", "ZZ-last", account, now=start)
+    assert locked.value.status == 429
+    later = start + BADGE_LOCKOUT + timedelta(seconds=1)
+    assert identify_badge("ARM", BADGE_100, account, now=later).id == 100
+    # A fresh count: one unknown code is again just an unknown code.
+    with pytest.raises(ActionError) as unknown:
+        identify_badge("ARM", "ZZ-again", account, now=later)
+    assert unknown.value.status == 404
 
 
 def test_an_inactive_workers_badge_is_refused(tablet):
