@@ -131,6 +131,12 @@ def release_lease(holder: str) -> None:
 class WorkbookBusy(Exception):
     """Another process keeps renewing the sync lease: a web process or a sync worker runs."""
 
+    def __init__(self, holder: str) -> None:
+        super().__init__(
+            f"La sincronización con el libro está activa (turno: {holder}). Detenga el proceso "
+            "web y el worker (sync_sheets) y vuelva a ejecutar el comando."
+        )
+
 
 @contextlib.contextmanager
 def exclusive_workbook(

@@ -57,10 +57,7 @@ class Command(BaseCommand):
             with exclusive_workbook(options["wait"], self.stdout.write):
                 counts, result = self.replace(file, pending)
         except WorkbookBusy as exc:
-            raise CommandError(
-                f"La sincronización con el libro está activa (turno: {exc}). Detenga el "
-                "proceso web y el worker (sync_sheets) y vuelva a ejecutar import_workbook."
-            ) from exc
+            raise CommandError(str(exc)) from exc
         except FileNotFoundError:
             raise CommandError(f"No existe el archivo {file}.") from None
         for warning in result.warnings[:50]:

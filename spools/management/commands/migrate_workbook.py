@@ -84,10 +84,7 @@ class Command(BaseCommand):
             with contextlib.nullcontext() if dry_run else exclusive_workbook(wait, self.progress):
                 self.run(calls, dry_run=dry_run, rollback=rollback)
         except WorkbookBusy as exc:
-            raise CommandError(
-                f"La sincronización con el libro está activa (turno: {exc}). Detenga el "
-                "proceso web y el worker (sync_sheets) y vuelva a ejecutar migrate_workbook."
-            ) from exc
+            raise CommandError(str(exc)) from exc
         except MigrationError as exc:
             raise CommandError(str(exc)) from exc
         except sheets.SheetUnavailableError as exc:
