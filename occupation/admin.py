@@ -1,5 +1,6 @@
 """The admin's PIN page: a supervisor sets or resets a worker's PIN (typed twice, 4–6
-digits, stored hashed) and clears a lockout. The hash itself is never shown."""
+digits, stored hashed) and clears a lockout. The hash itself is never shown. And the badge
+readers: a supervisor sees which station's reader is locked and unlocks it."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from occupation.identify import MAX_TRIES, PIN_PATTERN, unlock
-from occupation.models import WorkerPin
+from occupation.identify import MAX_BADGE_MISSES, MAX_TRIES, PIN_PATTERN, unlock
+from occupation.models import BadgeGuard, WorkerPin
 
 PIN_INVALID = "El PIN tiene de 4 a 6 dígitos."
 
@@ -85,3 +86,28 @@ class WorkerPinAdmin(admin.ModelAdmin):
     def desbloquear(self, request: HttpRequest, queryset: QuerySet[WorkerPin]) -> None:
         n = unlock(list(queryset.values_list("worker_id", flat=True)))
         self.message_user(request, f"{n} PIN desbloqueado(s).", messages.SUCCESS)
+
+
+@admin.register(BadgeGuard)
+class BadgeGuardAdmin(admin.ModelAdmin):
+    """Stations that read unknown badge codes lately; only their unlock is editable."""
+
+    list_display = ("account", "estado", "window_start")
+    fields = ("account", "estado", "window_start")
+    readonly_fields = fields
+    actions = ["desbloquear"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a row appears with a station's first unknown code
+
+    @admin.display(description="estado")
+    def estado(self, obj: BadgeGuard) -> str:
+        if obj.locked_until and obj.locked_until > timezone.now():
+            hora = timezone.localtime(obj.locked_until).strftime("%H:%M")
+            return f"Lector bloqueado hasta las {hora}"
+        return f"{obj.misses} de {MAX_BADGE_MISSES} credenciales no reconocidas"
+
+    @admin.action(description="Desbloquear los lectores seleccionados", permissions=["change"])
+    def desbloquear(self, request: HttpRequest, queryset: QuerySet[BadgeGuard]) -> None:
+        n = queryset.update(misses=0, locked_until=None, window_start=timezone.now())
+        self.message_user(request, f"{n} lector(es) desbloqueado(s).", messages.SUCCESS)

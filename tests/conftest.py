@@ -134,6 +134,7 @@ def ensure_groups() -> None:
         "spools.migrations.0011_supervision_permission",
         "spools.migrations.0012_login_lockout_permissions",
         "occupation.migrations.0002_worker_pins",
+        "occupation.migrations.0003_badge_guard",
     ):
         for name, perms in importlib.import_module(migration).GRANTS.items():
             grants.setdefault(name, []).extend(perms)

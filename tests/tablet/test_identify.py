@@ -121,6 +121,21 @@ def test_a_station_trying_codes_has_its_badge_reader_locked_for_a_while(tablet):
     assert "HX-Redirect" in scan_badge(other, "ARM", BADGE_100)
 
 
+def test_a_supervisor_sees_a_locked_badge_reader_and_unlocks_it(tablet, supervisor):
+    for i in range(MAX_BADGE_MISSES):
+        scan_badge(tablet, "ARM", f"ZZ-{i:03d}")
+    admin = logged_in(supervisor)
+    listing = admin.get("/admin/occupation/badgeguard/")
+    assert "tablet-1" in listing.text
+    assert "Lector bloqueado hasta las" in listing.text
+    answer = admin.post(
+        "/admin/occupation/badgeguard/",
+        {"action": "desbloquear", "_selected_action": ["tablet-1"]},
+    )
+    assert answer.status_code == 302
+    assert "HX-Redirect" in scan_badge(tablet, "ARM", BADGE_100)
+
+
 def test_known_badges_do_not_count_and_the_lock_ends(tablet):
     account = "tablet-1"  # the station the fixture logged in
     start = timezone.now()
