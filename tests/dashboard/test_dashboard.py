@@ -9,7 +9,10 @@ from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import AnonymousUser, Group, User
 
 from dashboard.routing import websocket_urlpatterns
+from dashboard.selectors import ALERTS_SHOWN, OCCUPIED_SHOWN
 from occupation.services import ActionCommand, perform_action
+from spools.workbook.pull import pull
+from tests.builders import build_workbook, spool, worker
 from tests.plant import ARM_IN_PROGRESS, ARM_PENDING, BLOCKED, build_plant, tv_user
 
 
@@ -38,6 +41,37 @@ def test_an_old_occupation_is_flagged(wall, settings):
     html = wall.get("/dashboard/").text
     assert "Ocupados hace más de 1 h" in html
     assert "too-long" in html
+
+
+def test_a_crowded_floor_lists_what_fits_the_wall_and_counts_the_rest(client, sheet_store, db):
+    n = OCCUPIED_SHOWN + 5
+    build_workbook(
+        spools=[
+            spool(
+                f"MK-WALL-{i:03d}",
+                Fecha_Materiales="02-05-2026",
+                Armador="MR(93)",
+                Ocupado_Por="MR(93)",
+                Fecha_Ocupacion=f"12-05-2026 {8 + i // 60:02d}:{i % 60:02d}:00",
+            )
+            for i in range(n)
+        ],
+        workers=[worker(93, "Mario", "Rojas", roles=["Armador"])],
+    )
+    pull(workers=True)
+    tv_user()
+    client.login(username="tv-1", password="pw-tv-1")
+    html = client.get("/dashboard/").text
+    occupied = html.split('id="occupied"')[1].split('id="stage-counts"')[0]
+    assert f'<span class="count">{n}</span>' in occupied
+    assert "MK-WALL-000" in occupied  # the oldest first: the ones to look at
+    assert f"MK-WALL-{OCCUPIED_SHOWN - 1:03d}" in occupied
+    assert f"MK-WALL-{OCCUPIED_SHOWN:03d}" not in occupied
+    assert "y 5 más" in occupied
+    alerts = html.split('id="alerts"')[1]
+    assert f'Ocupados hace más de 8 h <span class="count">{n}</span>' in alerts
+    assert alerts.count('class="long"') == ALERTS_SHOWN
+    assert f"y {n - ALERTS_SHOWN} más" in alerts
 
 
 def test_an_account_without_the_permission_gets_403(client, db):

@@ -162,3 +162,44 @@ def test_when_redis_stops_actions_still_work_and_dashboards_catch_up_when_it_is_
     finally:
         server.stop()
         redis.terminate()
+
+
+def test_a_crowded_floor_fits_the_wall(browser, sheet_store, request):
+    """29 spools occupied: the wall lists the oldest 24 in two columns, the rest counted,
+    and nothing runs off a 1920×1080 TV or a 1280×800 one."""
+    from dashboard.selectors import OCCUPIED_SHOWN
+    from spools.workbook.pull import pull
+    from tests.builders import build_workbook, spool, worker
+
+    screens = Screens(request.node.name)
+    build_workbook(
+        spools=[
+            spool(
+                f"MK-WALL-{i:03d}",
+                Fecha_Materiales="02-05-2026",
+                Armador="MR(93)",
+                Ocupado_Por="MR(93)",
+                Fecha_Ocupacion=f"12-05-2026 08:{i:02d}:00",
+            )
+            for i in range(OCCUPIED_SHOWN + 5)
+        ],
+        workers=[worker(93, "Mario", "Rojas", roles=["Armador"])],
+    )
+    pull(workers=True)
+    tv = tv_user()
+    server = Server().start()
+    try:
+        for name, viewport in (("tv", WALL), ("tablet", {"width": 1280, "height": 800})):
+            wall = browser.new_context(viewport=viewport, locale="es-CL")
+            wall.add_cookies(session_cookie(tv, server.url))
+            screen = wall.new_page()
+            screen.goto(server.url + "/dashboard/")
+            screen.wait_for_selector("#conn.conn-ok")
+            assert screen.locator("#occupied .occ").count() == OCCUPIED_SHOWN
+            assert "y 5 más" in screen.locator("#occupied").inner_text()
+            width = screen.evaluate("document.documentElement.scrollWidth")
+            assert width <= viewport["width"]
+            screens.shot(screen, name)
+            wall.close()
+    finally:
+        server.stop()
