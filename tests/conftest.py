@@ -7,6 +7,15 @@ import pytest
 from django.conf import settings
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """What a process keeps for a while (the wall's weekly repair rates) starts empty in
+    each test, as in a process just started."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def sheet_store():
     """The local backend behind open_workbook(), empty, with no faults and zero counters."""

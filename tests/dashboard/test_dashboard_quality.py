@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.live import render_live_fragments
@@ -62,6 +64,23 @@ def test_the_quality_panel_shows_todays_rejections_and_the_welders_over_the_line
     assert "Soldadores sobre 5 % esta semana" in panel
     assert "PS(96)" in panel and "100,0 %" in panel  # 1 of its 1 union
     assert "JP(94)" not in panel  # 0 of 2
+
+
+def test_the_weeks_repair_rates_are_worked_out_once_a_minute_rejections_stay_live(wall):
+    now = timezone.now()
+    union(QC_PENDING, 1, "2", arm=(MR, now, now), sol=(PS, now, now))
+    recount(QC_PENDING)
+    event(QC_PENDING, EventoTipo.COMPLETAR_METROLOGIA, now, resultado="RECHAZADO", ciclo=1,
+          motivo="porosidad", uniones=[1])  # fmt: skip
+    with CaptureQueriesContext(connection) as first:
+        before = section(render_live_fragments(oob=True), "quality")
+    event(BLOCKED, EventoTipo.COMPLETAR_METROLOGIA, now, resultado="RECHAZADO", ciclo=3,
+          motivo="fisura")  # fmt: skip
+    with CaptureQueriesContext(connection) as second:
+        after = section(render_live_fragments(oob=True), "quality")
+    assert "PS(96)" in before and "PS(96)" in after
+    assert BLOCKED not in before and BLOCKED in after  # today's rejections: every publish
+    assert len(second.captured_queries) < len(first.captured_queries)
 
 
 def test_the_quality_panel_is_pushed_with_the_other_fragments(wall):
