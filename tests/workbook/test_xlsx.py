@@ -7,7 +7,7 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import call_command
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import TYPE_STRING
 
@@ -15,12 +15,9 @@ from spools.models import Event, Spool, Worker
 from spools.workbook.columns import METADATA_COLUMNS, ROLES_COLUMNS, TRABAJADORES_COLUMNS
 from spools.workbook.gateway import open_workbook, read_ranges
 from spools.workbook.pull import pull
-from spools.workbook.sync import acquire_lease
 from tests.builders import build_workbook, spool, worker
 
-# import_workbook holds the sync lease from a thread that renews it: transactions of their
-# own, as in production.
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 EVENT_ISO = "0b5f7a3e-8a8e-4c52-9b1f-2f0b7f0c1a01"
 EVENT_DMY = "0b5f7a3e-8a8e-4c52-9b1f-2f0b7f0c1a02"
@@ -204,19 +201,6 @@ def test_imported_text_never_becomes_a_formula_in_the_workbook(sheet_store, tmp_
         ["+56 9 1234 5678", "-5"],
     ]
     assert ws.acell("F4").value == "@x"
-
-
-def test_import_is_refused_while_a_sync_process_holds_the_lease(sheet_store, tmp_path):
-    build_workbook(spools=[spool("MK-1", Fecha_Materiales="01-05-2026")])
-    pull(workers=True)
-    sheet_store.reset_counters()
-    assert acquire_lease("planta:4242:web", seconds=60)  # a web process's sync loop
-
-    with pytest.raises(CommandError, match="La sincronización con el libro está activa"):
-        run("import_workbook", office_workbook(tmp_path / "oficina.xlsx"), "--wait", "1")
-
-    assert sheet_store.status()["writes"] == 0
-    assert list(Spool.objects.values_list("tag", flat=True)) == ["MK-1"]
 
 
 def test_import_pulls_the_mirror_and_the_history(sheet_store, tmp_path):

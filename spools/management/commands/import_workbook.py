@@ -1,25 +1,18 @@
 """import_workbook FILE.xlsx: load an .xlsx into the configured workbook, then pull it."""
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import QuerySet
 
 from spools.models import OutboxEntry, Spool
 from spools.workbook.gateway import backend_name
-from spools.workbook.pull import PullResult, pull
-from spools.workbook.sync import (
-    LEASE_SECONDS,
-    WorkbookBusy,
-    exclusive_workbook,
-    forget_workbook_positions,
-)
+from spools.workbook.pull import pull
+from spools.workbook.sync import forget_workbook_positions
 from spools.workbook.xlsx import import_workbook
 
 
 class Command(BaseCommand):
     help = (
         "Load an .xlsx (as downloaded from Google Sheets) into the configured workbook, "
-        "replacing every sheet, then pull it into the mirror. The Google backend needs --yes. "
-        "It holds the sync lease meanwhile: it refuses while a web process or sync worker runs."
+        "replacing every sheet, then pull it into the mirror. The Google backend needs --yes."
     )
 
     def add_arguments(self, parser):
@@ -31,12 +24,6 @@ class Command(BaseCommand):
             "--discard-pending",
             action="store_true",
             help="drop changes not yet written to the current workbook (they would land in the new one)",
-        )
-        parser.add_argument(
-            "--wait",
-            type=float,
-            default=LEASE_SECONDS + 5,
-            help="seconds to wait for the sync lease before refusing",
         )
 
     def handle(self, *args, file: str, yes: bool, discard_pending: bool, **options):
@@ -53,13 +40,17 @@ class Command(BaseCommand):
                 "Repita con --yes para confirmar."
             )
         try:
-            # One writer to the workbook: no flush or pull runs while its sheets are replaced.
-            with exclusive_workbook(options["wait"], self.stdout.write):
-                counts, result = self.replace(file, pending)
-        except WorkbookBusy as exc:
-            raise CommandError(str(exc)) from exc
+            counts = import_workbook(file, progress=self.stdout.write)
         except FileNotFoundError:
             raise CommandError(f"No existe el archivo {file}.") from None
+        dropped, _ = pending.delete()
+        if dropped:
+            self.stdout.write(self.style.WARNING(f"Descartados {dropped} cambios sin escribir."))
+        forget_workbook_positions()
+        # A new workbook, not an office edit: differences must not be logged as overrides.
+        Spool.objects.update(pulled_at=None)
+        self.stdout.write("Leyendo el libro en el espejo…")
+        result = pull(workers=True)
         for warning in result.warnings[:50]:
             self.stdout.write(self.style.WARNING(f"  aviso: {warning}"))
         self.stdout.write(
@@ -68,17 +59,3 @@ class Command(BaseCommand):
                 f"{result.spools_seen} spools, {result.events_added} eventos de historial."
             )
         )
-
-    def replace(
-        self, file: str, pending: QuerySet[OutboxEntry]
-    ) -> tuple[dict[str, int], PullResult]:
-        """The workbook's sheets from the file, the mirror read from them."""
-        counts = import_workbook(file, progress=self.stdout.write)
-        dropped, _ = pending.delete()
-        if dropped:
-            self.stdout.write(self.style.WARNING(f"Descartados {dropped} cambios sin escribir."))
-        forget_workbook_positions()
-        # A new workbook, not an office edit: differences must not be logged as overrides.
-        Spool.objects.update(pulled_at=None)
-        self.stdout.write("Leyendo el libro en el espejo…")
-        return counts, pull(workers=True)
