@@ -157,7 +157,9 @@
     return !!$(".spools-step, [data-badge-url], [data-scan-open-url]");
   }
   document.addEventListener("keydown", function (e) {
-    var now = Date.now();
+    // When the key was pressed, not when this handler got to run: a busy page delays the
+    // handlers, and a scanner's burst must not look like slow typing because of it.
+    var now = e.timeStamp || Date.now();
     var inSearch = e.target && e.target.id === "spool-search";
     if (e.key === "Enter") {
       var code = scanBuffer;
