@@ -207,3 +207,22 @@ def add_unions(tag: str, *unions: dict) -> list:
     spool.count_unions(Union.objects.filter(tag=tag))
     spool.save(update_fields=list(UNION_COUNTER_FIELDS))
     return rows
+
+
+def crowded_floor(n: int) -> None:
+    """A workbook of `n` spools all occupied by MR(93), a minute apart from 08:00 of
+    12-05-2026 (the oldest first: MK-WALL-000), pulled into the mirror."""
+    build_workbook(
+        spools=[
+            spool(
+                f"MK-WALL-{i:03d}",
+                Fecha_Materiales=MAT,
+                Armador="MR(93)",
+                Ocupado_Por="MR(93)",
+                Fecha_Ocupacion=f"12-05-2026 {8 + i // 60:02d}:{i % 60:02d}:00",
+            )
+            for i in range(n)
+        ],
+        workers=[worker(93, "Mario", "Rojas", roles=["Armador"])],
+    )
+    pull(workers=True)

@@ -11,9 +11,14 @@ from django.contrib.auth.models import AnonymousUser, Group, User
 from dashboard.routing import websocket_urlpatterns
 from dashboard.selectors import ALERTS_SHOWN, OCCUPIED_SHOWN
 from occupation.services import ActionCommand, perform_action
-from spools.workbook.pull import pull
-from tests.builders import build_workbook, spool, worker
-from tests.plant import ARM_IN_PROGRESS, ARM_PENDING, BLOCKED, build_plant, tv_user
+from tests.plant import (
+    ARM_IN_PROGRESS,
+    ARM_PENDING,
+    BLOCKED,
+    build_plant,
+    crowded_floor,
+    tv_user,
+)
 
 
 @pytest.fixture
@@ -45,20 +50,7 @@ def test_an_old_occupation_is_flagged(wall, settings):
 
 def test_a_crowded_floor_lists_what_fits_the_wall_and_counts_the_rest(client, sheet_store, db):
     n = OCCUPIED_SHOWN + 5
-    build_workbook(
-        spools=[
-            spool(
-                f"MK-WALL-{i:03d}",
-                Fecha_Materiales="02-05-2026",
-                Armador="MR(93)",
-                Ocupado_Por="MR(93)",
-                Fecha_Ocupacion=f"12-05-2026 {8 + i // 60:02d}:{i % 60:02d}:00",
-            )
-            for i in range(n)
-        ],
-        workers=[worker(93, "Mario", "Rojas", roles=["Armador"])],
-    )
-    pull(workers=True)
+    crowded_floor(n)
     tv_user()
     client.login(username="tv-1", password="pw-tv-1")
     html = client.get("/dashboard/").text

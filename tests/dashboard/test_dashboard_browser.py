@@ -15,7 +15,14 @@ from tests.browser import (
     needs_chromium,
     session_cookie,
 )
-from tests.plant import ARM_PAUSED, ARM_PENDING, build_plant, station_user, tv_user
+from tests.plant import (
+    ARM_PAUSED,
+    ARM_PENDING,
+    build_plant,
+    crowded_floor,
+    station_user,
+    tv_user,
+)
 
 pytestmark = [pytest.mark.browser, needs_chromium, pytest.mark.django_db(transaction=True)]
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -168,24 +175,9 @@ def test_a_crowded_floor_fits_the_wall(browser, sheet_store, request):
     """29 spools occupied: the wall lists the oldest 24 in two columns, the rest counted,
     and nothing runs off a 1920×1080 TV or a 1280×800 one."""
     from dashboard.selectors import OCCUPIED_SHOWN
-    from spools.workbook.pull import pull
-    from tests.builders import build_workbook, spool, worker
 
     screens = Screens(request.node.name)
-    build_workbook(
-        spools=[
-            spool(
-                f"MK-WALL-{i:03d}",
-                Fecha_Materiales="02-05-2026",
-                Armador="MR(93)",
-                Ocupado_Por="MR(93)",
-                Fecha_Ocupacion=f"12-05-2026 08:{i:02d}:00",
-            )
-            for i in range(OCCUPIED_SHOWN + 5)
-        ],
-        workers=[worker(93, "Mario", "Rojas", roles=["Armador"])],
-    )
-    pull(workers=True)
+    crowded_floor(OCCUPIED_SHOWN + 5)
     tv = tv_user()
     server = Server().start()
     try:
