@@ -181,7 +181,11 @@ def test_a_crowded_floor_fits_the_wall(browser, sheet_store, request):
     tv = tv_user()
     server = Server().start()
     try:
-        for name, viewport in (("tv", WALL), ("tablet", {"width": 1280, "height": 800})):
+        for name, viewport in (
+            ("tv", WALL),
+            ("tablet", {"width": 1280, "height": 800}),
+            ("portrait", {"width": 800, "height": 1280}),
+        ):
             wall = browser.new_context(viewport=viewport, locale="es-CL")
             wall.add_cookies(session_cookie(tv, server.url))
             screen = wall.new_page()
